@@ -1,0 +1,50 @@
+# Tidemark build entry points. `make test` and `make demo` are the two set-up commands:
+# each installs the Debian packages it needs (when missing), builds and runs.
+
+SWIFT        ?= swift
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+BINDIR        = $(DESTDIR)$(PREFIX)/bin
+UNITDIR      ?= $(DESTDIR)/etc/systemd/system
+SYSUSERSDIR  ?= $(DESTDIR)/usr/lib/sysusers.d
+CONFDIR      ?= $(DESTDIR)/etc/tidemark
+
+# Build-time libraries (SPEC §13) and the real servers the tests talk to on loopback.
+APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev pkg-config
+APT_TEST      = python3-aiosmtpd openssl systemd
+APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
+
+.PHONY: all build release test deps install clean demo
+
+all: build
+
+# Installs only what dpkg says is missing; `apt-get update` runs only when something is.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+
+test: deps
+	$(SWIFT) build
+	$(SWIFT) test
+
+install: release
+	install -d $(BINDIR) $(UNITDIR) $(SYSUSERSDIR) $(CONFDIR)
+	install -m 0755 "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/tidemark" $(BINDIR)/tidemark
+	install -m 0644 systemd/tidemark.service $(UNITDIR)/tidemark.service
+	install -m 0644 systemd/tidemark.sysusers $(SYSUSERSDIR)/tidemark.conf
+	[ -e $(CONFDIR)/tidemark.yml ] || install -m 0640 Config/tidemark.yml $(CONFDIR)/tidemark.yml
+
+clean:
+	rm -rf .build .build-* demo-state

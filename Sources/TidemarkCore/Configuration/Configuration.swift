@@ -1,0 +1,178 @@
+/// A line and column in the config file, 1-based, for errors found after loading (expressions, templates).
+public struct SourcePosition: Hashable, Sendable, CustomStringConvertible {
+    public let line: Int
+    public let column: Int
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
+    public var description: String { "\(line):\(column)" }
+}
+
+/// The whole validated configuration (SPEC §3). Built by `TidemarkConfig.ConfigLoader`.
+public struct Configuration: Sendable {
+    /// The file it was loaded from, as given.
+    public var path: String
+    /// IANA time zone for business hours and dates in messages; nil means the system zone.
+    public var timezone: String?
+    public var stateDirectory: String
+    public var retention: TimeSpan
+    public var privacy: PrivacySettings
+    public var control: ControlSettings
+    public var sources: [SourceConfig]
+    public var derive: [DerivedMetricConfig]
+    public var rules: [RuleConfig]
+    public var receivers: [ReceiverConfig]
+    public var routes: [RouteConfig]
+
+    public init(path: String, timezone: String?, stateDirectory: String, retention: TimeSpan,
+                privacy: PrivacySettings, control: ControlSettings, sources: [SourceConfig],
+                derive: [DerivedMetricConfig], rules: [RuleConfig], receivers: [ReceiverConfig], routes: [RouteConfig]) {
+        self.path = path
+        self.timezone = timezone
+        self.stateDirectory = stateDirectory
+        self.retention = retention
+        self.privacy = privacy
+        self.control = control
+        self.sources = sources
+        self.derive = derive
+        self.rules = rules
+        self.receivers = receivers
+        self.routes = routes
+    }
+
+    public func source(named name: String) -> SourceConfig? { sources.first { $0.name == name } }
+    public func receiver(named name: String) -> ReceiverConfig? { receivers.first { $0.name == name } }
+}
+
+/// `privacy:` — what may leave the parser and how small counts are shown.
+public struct PrivacySettings: Sendable, Hashable {
+    /// Counts from 1 to `smallCounts - 1` are written "fewer than N" in notifications.
+    public var smallCounts: Int
+    /// Column names (compared case-insensitively) that identify a child and may never become labels.
+    public var identifierColumns: [String]
+
+    public static let defaultIdentifierColumns = [
+        "child_id", "child_ref", "person_id", "upn", "nhs_number", "name", "forename", "surname",
+        "dob", "date_of_birth", "postcode", "address",
+    ]
+
+    public init(smallCounts: Int = 6, identifierColumns: [String] = PrivacySettings.defaultIdentifierColumns) {
+        self.smallCounts = smallCounts
+        self.identifierColumns = identifierColumns
+    }
+
+    public func isIdentifier(_ column: String) -> Bool {
+        let lower = column.lowercased()
+        return identifierColumns.contains { $0.lowercased() == lower }
+    }
+}
+
+/// `control:` — the Unix control socket.
+public struct ControlSettings: Sendable, Hashable {
+    public var socket: String
+    /// Permission bits of the socket file, e.g. 0o660.
+    public var mode: UInt32
+    /// Members may use mutating commands (silences, ack, reload, test-notify, outbox.retry).
+    public var adminGroup: String?
+
+    public init(socket: String, mode: UInt32 = 0o660, adminGroup: String? = nil) {
+        self.socket = socket
+        self.mode = mode
+        self.adminGroup = adminGroup
+    }
+}
+
+/// `derive:` — a metric computed from others after each accepted drop.
+public struct DerivedMetricConfig: Sendable, Hashable {
+    public var metric: String
+    public var expr: String
+    /// Where `expr` starts in the file, so expression errors can point at the column.
+    public var exprPosition: SourcePosition?
+
+    public init(metric: String, expr: String, exprPosition: SourcePosition? = nil) {
+        self.metric = metric
+        self.expr = expr
+        self.exprPosition = exprPosition
+    }
+}
+
+/// How long a condition must hold before an alert fires: consecutive drops, or as-of time.
+public enum ForCondition: Sendable, Hashable, CustomStringConvertible {
+    case drops(Int)
+    case asOfTime(TimeSpan)
+
+    public var description: String {
+        switch self {
+        case .drops(let n): n == 1 ? "1 drop" : "\(n) drops"
+        case .asOfTime(let t): t.description
+        }
+    }
+}
+
+/// `rules:` — a threshold rule over an expression (SPEC §6).
+public struct RuleConfig: Sendable, Hashable {
+    public var name: String
+    public var expr: String
+    public var exprPosition: SourcePosition?
+    public var warn: Threshold?
+    public var crit: Threshold?
+    public var clear: Threshold?
+    public var forCondition: ForCondition
+    /// Extra labels put on every alert of this rule (sorted by key).
+    public var labels: [String: String]
+    public var summary: String?
+    public var description: String?
+    public var runbook: String?
+
+    public init(name: String, expr: String, exprPosition: SourcePosition? = nil, warn: Threshold? = nil,
+                crit: Threshold? = nil, clear: Threshold? = nil, forCondition: ForCondition = .drops(1),
+                labels: [String: String] = [:], summary: String? = nil, description: String? = nil,
+                runbook: String? = nil) {
+        self.name = name
+        self.expr = expr
+        self.exprPosition = exprPosition
+        self.warn = warn
+        self.crit = crit
+        self.clear = clear
+        self.forCondition = forCondition
+        self.labels = labels
+        self.summary = summary
+        self.description = description
+        self.runbook = runbook
+    }
+}
+
+/// `routes:` — which receivers get which alerts, grouped how and when (SPEC §7).
+public struct RouteConfig: Sendable, Hashable {
+    public var match: [String: String]
+    /// Anchored regular expressions over label values (as in Alertmanager).
+    public var matchRegex: [String: String]
+    public var receivers: [String]
+    public var groupBy: [String]
+    public var groupWait: TimeSpan
+    public var groupInterval: TimeSpan
+    /// Zero means never repeat.
+    public var repeatInterval: TimeSpan
+    public var sendResolved: Bool
+    public var hours: BusinessHours?
+    public var continueMatching: Bool
+
+    public init(match: [String: String] = [:], matchRegex: [String: String] = [:], receivers: [String],
+                groupBy: [String] = ["alertname"], groupWait: TimeSpan = .seconds(30),
+                groupInterval: TimeSpan = .minutes(5), repeatInterval: TimeSpan = .hours(24),
+                sendResolved: Bool = true, hours: BusinessHours? = nil, continueMatching: Bool = false) {
+        self.match = match
+        self.matchRegex = matchRegex
+        self.receivers = receivers
+        self.groupBy = groupBy
+        self.groupWait = groupWait
+        self.groupInterval = groupInterval
+        self.repeatInterval = repeatInterval
+        self.sendResolved = sendResolved
+        self.hours = hours
+        self.continueMatching = continueMatching
+    }
+
+    public var isCatchAll: Bool { match.isEmpty && matchRegex.isEmpty }
+}

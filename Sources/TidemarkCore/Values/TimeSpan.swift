@@ -1,0 +1,81 @@
+/// A length of time written the way operators write it: `500ms`, `30s`, `5m`, `2h`, `7d`, `2w`, `1h30m`.
+///
+/// Named `TimeSpan` rather than `Duration` so it never shadows the standard library's type.
+public struct TimeSpan: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let milliseconds: Int64
+
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+    public static func seconds(_ s: Int64) -> TimeSpan { TimeSpan(milliseconds: s * 1000) }
+    public static func minutes(_ m: Int64) -> TimeSpan { .seconds(m * 60) }
+    public static func hours(_ h: Int64) -> TimeSpan { .seconds(h * 3600) }
+    public static func days(_ d: Int64) -> TimeSpan { .seconds(d * 86_400) }
+    public static let zero = TimeSpan(milliseconds: 0)
+
+    public var seconds: Double { Double(milliseconds) / 1000 }
+    public var isZero: Bool { milliseconds == 0 }
+
+    public static func < (a: TimeSpan, b: TimeSpan) -> Bool { a.milliseconds < b.milliseconds }
+    public static func + (a: TimeSpan, b: TimeSpan) -> TimeSpan { TimeSpan(milliseconds: a.milliseconds + b.milliseconds) }
+
+    private static let units: [(suffix: String, ms: Int64)] = [
+        ("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1),
+    ]
+
+    /// Parses `1h30m`, `500ms`, `7d`; a bare `0` is zero. Units must be in decreasing order, each once.
+    public static func parse(_ text: String) -> TimeSpan? {
+        let s = Array(text.trimmingSpaces.utf8)
+        if s == [UInt8(ascii: "0")] { return .zero }
+        guard !s.isEmpty else { return nil }
+        var i = 0
+        var total: Int64 = 0
+        var lastUnitIndex = -1
+        while i < s.count {
+            var number: Int64 = 0
+            let start = i
+            while i < s.count, s[i] >= 48, s[i] <= 57 {
+                let (m, o1) = number.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int64(s[i] - 48))
+                if o1 || o2 { return nil }
+                number = a
+                i += 1
+            }
+            guard i > start else { return nil }
+            var unitEnd = i
+            while unitEnd < s.count, s[unitEnd] >= 97, s[unitEnd] <= 122 { unitEnd += 1 }
+            let unit = String(decoding: s[i..<unitEnd], as: UTF8.self)
+            guard let unitIndex = units.firstIndex(where: { $0.suffix == unit }), unitIndex > lastUnitIndex else {
+                return nil
+            }
+            lastUnitIndex = unitIndex
+            let (product, overflow) = number.multipliedReportingOverflow(by: units[unitIndex].ms)
+            guard !overflow else { return nil }
+            total += product
+            i = unitEnd
+        }
+        return TimeSpan(milliseconds: total)
+    }
+
+    /// Canonical form, largest units first: `1h30m`, `7d`, `500ms`, `0s`.
+    public var description: String {
+        if milliseconds == 0 { return "0s" }
+        var rest = milliseconds
+        var out = ""
+        if rest < 0 { out = "-"; rest = -rest }
+        // Weeks are accepted on input but printed as days: staff think in "7d" and "28d" windows.
+        for (suffix, ms) in Self.units where rest >= ms && suffix != "w" {
+            out += "\(rest / ms)\(suffix)"
+            rest %= ms
+        }
+        return out
+    }
+}
+
+extension String {
+    /// Trims ASCII spaces and tabs (Foundation-free).
+    var trimmingSpaces: String {
+        var scalars = Substring(self)
+        while let f = scalars.first, f == " " || f == "\t" { scalars.removeFirst() }
+        while let l = scalars.last, l == " " || l == "\t" { scalars.removeLast() }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import TidemarkCore
+import TidemarkCrypto
+import TidemarkCurl
+
+@main
+struct Tidemark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tidemark",
+        abstract: "Watch children's-services data drops, evaluate thresholds and trends, and alert managers.",
+        discussion: """
+            tidemark runs as a systemd service (`tidemark run`) that watches drop directories and URLs, turns \
+            each accepted drop into metrics, evaluates rules and sends notifications by email and webhook. \
+            The other commands validate a config, dry-run a drop, or query and steer the running daemon.
+
+            Config: --config, else $TIDEMARK_CONFIG, else /etc/tidemark/tidemark.yml.
+            Exit codes: 0 success, 1 failure, 2 usage error, 3 daemon unreachable.
+            """,
+        version: versionText(),
+        subcommands: [Check.self]
+    )
+
+    static func versionText() -> String {
+        """
+        tidemark \(TidemarkVersion.current)
+        libcurl \(CurlLibrary.version) (\(CurlLibrary.sslVersion))
+        \(OpenSSLLibrary.version)
+        """
+    }
+}
