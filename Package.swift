@@ -38,7 +38,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore", "TidemarkCrypto"]),
-        .testTarget(name: "TidemarkConfigTests", dependencies: ["TidemarkConfig", "TidemarkCore"]),
+        .testTarget(name: "TidemarkConfigTests", dependencies: ["TidemarkConfig", "TidemarkCore"], exclude: ["Fixtures"]),
         // Runs the real `tidemark` binary as a subprocess; depending on it makes `swift test` build it.
         .testTarget(name: "EndToEndTests", dependencies: ["tidemark"]),
     ],

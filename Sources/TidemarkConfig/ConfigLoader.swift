@@ -95,7 +95,13 @@ struct ItemPositions {
     var rules: [String: (SourcePosition?, String)] = [:]
     var receivers: [String: (SourcePosition?, String)] = [:]
     var sources: [String: (SourcePosition?, String)] = [:]
-    var routes: [(SourcePosition?, String)] = []
+    /// Every name declared, valid item or not, in file order: duplicates and references are checked
+    /// against these so one bad entry does not cascade into "unknown receiver" noise.
+    var declared: [String: [(name: String, position: SourcePosition?, path: String)]] = [:]
+
+    mutating func declare(_ kind: String, _ name: String, _ position: SourcePosition?, _ path: String) {
+        declared[kind, default: []].append((name, position, path))
+    }
 }
 
 /// Builds each section from the YAML tree. One instance per load.
@@ -142,11 +148,8 @@ final class ConfigBuilder {
         let receivers = list(f["receivers"]) { buildReceiver($0) }
         let routes = list(f["routes"]) { buildRoute($0) }
 
-        checkUnique(sources.map { ($0.name, positions.sources[$0.name]) }, what: "source")
-        checkUnique(rules.map { ($0.name, positions.rules[$0.name]) }, what: "rule")
-        checkUnique(receivers.map { ($0.name, positions.receivers[$0.name]) }, what: "receiver")
+        for kind in ["source", "rule", "receiver"] { checkUnique(kind) }
         checkMetricNames(sources: sources, derive: derive)
-        checkRouteReferences(routes: routes, receivers: receivers, f: f)
 
         return Configuration(path: path, timezone: timezone, stateDirectory: stateDirectory, retention: retention,
                              privacy: privacy, control: control, sources: sources, derive: derive, rules: rules,
@@ -224,7 +227,7 @@ final class ConfigBuilder {
             }
             return s
         }
-        if let name { positions.sources[name] = (f.position, f.path) }
+        if let name { positions.sources[name] = (f.position, f.path); positions.declare("source", name, f.position, f.path) }
 
         // Location: exactly one of directory / url.
         var location: SourceLocation? = nil
@@ -599,7 +602,7 @@ final class ConfigBuilder {
             }
             return s
         }
-        if let name { positions.rules[name] = (f.position, f.path) }
+        if let name { positions.rules[name] = (f.position, f.path); positions.declare("rule", name, f.position, f.path) }
         let exprNode = r.required(f, "expr")
         let expr = exprNode.flatMap { r.nonEmptyString($0) }
         let warn = f["warn"].flatMap { r.isNull($0) ? nil : r.threshold($0) }
@@ -669,7 +672,7 @@ final class ConfigBuilder {
             }
             return s
         }
-        if let name { positions.receivers[name] = (f.position, f.path) }
+        if let name { positions.receivers[name] = (f.position, f.path); positions.declare("receiver", name, f.position, f.path) }
         let present = kinds.filter { f.has($0) }
         guard present.count == 1 else {
             if present.isEmpty {
@@ -802,7 +805,6 @@ final class ConfigBuilder {
 
     func buildRoute(_ v: Located) -> RouteConfig? {
         guard let f = r.fields(v, allowed: Self.routeKeys) else { return nil }
-        positions.routes.append((f.position, f.path))
         var ok = true
         var match: [String: String] = [:]
         if let m = f["match"], let pairs = r.freeMapping(m) {
@@ -830,6 +832,20 @@ final class ConfigBuilder {
         var receivers: [String] = []
         if let rv = r.required(f, "receivers"), let list = r.stringList(rv) {
             if list.isEmpty { r.sink.error(rv.position, rv.path, "list at least one receiver"); ok = false }
+            let names = (positions.declared["receiver"] ?? []).map(\.name)
+            var itemPositions: [String: SourcePosition] = [:]
+            if case .sequence(let seq) = rv.node {
+                for node in seq {
+                    if case .scalar(let sc) = node, let m = node.mark { itemPositions[sc.string] = SourcePosition(line: m.line, column: m.column) }
+                }
+            }
+            for name in list where !names.contains(name) {
+                var message = "unknown receiver \"\(name)\""
+                if let guess = closestMatch(to: name, in: names) { message += "; did you mean \"\(guess)\"?" }
+                else if !names.isEmpty { message += " (receivers: \(names.joined(separator: ", ")))" }
+                r.sink.error(itemPositions[name] ?? rv.position, rv.path, message)
+                ok = false
+            }
             receivers = list
         } else { ok = false }
         var route = RouteConfig(match: match, matchRegex: matchRegex, receivers: receivers)
@@ -857,12 +873,10 @@ final class ConfigBuilder {
 
     // MARK: cross-checks
 
-    func checkUnique(_ names: [(String, (SourcePosition?, String)?)], what: String) {
+    func checkUnique(_ kind: String) {
         var seen: Set<String> = []
-        for (name, where_) in names {
-            if !seen.insert(name).inserted {
-                r.sink.error(where_?.0, where_.map { "\($0.1).name" } ?? "", "duplicate \(what) name \"\(name)\"")
-            }
+        for item in positions.declared[kind] ?? [] where !seen.insert(item.name).inserted {
+            r.sink.error(item.position, "\(item.path).name", "duplicate \(kind) name \"\(item.name)\"")
         }
     }
 
@@ -882,19 +896,6 @@ final class ConfigBuilder {
             }
             if !derived.insert(d.metric).inserted {
                 r.sink.error(d.exprPosition, "derive", "derived metric \"\(d.metric)\" is defined twice")
-            }
-        }
-    }
-
-    func checkRouteReferences(routes: [RouteConfig], receivers: [ReceiverConfig], f: Fields) {
-        let names = receivers.map(\.name)
-        for (i, route) in routes.enumerated() {
-            for name in route.receivers where !names.contains(name) {
-                let (pos, path) = i < positions.routes.count ? positions.routes[i] : (nil, "routes[\(i)]")
-                var message = "unknown receiver \"\(name)\""
-                if let guess = closestMatch(to: name, in: names) { message += "; did you mean \"\(guess)\"?" }
-                else if !names.isEmpty { message += " (receivers: \(names.joined(separator: ", ")))" }
-                r.sink.error(pos, "\(path).receivers", message)
             }
         }
     }

@@ -325,8 +325,10 @@ final class YAMLReader {
             sink.error(v.position, v.path, "cannot read secret file \(path): permission denied")
             return nil
         }
-        var text = String(decoding: data, as: UTF8.self)
-        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        // Trim by scalar: Swift treats "\r\n" as one Character, so hasSuffix("\n") would miss it.
+        var scalars = String(decoding: data, as: UTF8.self).unicodeScalars
+        while let last = scalars.last, last == "\n" || last == "\r" { scalars.removeLast() }
+        let text = String(scalars)
         if text.isEmpty {
             sink.error(v.position, v.path, "secret file \(path) is empty")
             return nil

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TidemarkCore
 import TidemarkCrypto
 import TidemarkCurl
@@ -19,6 +20,21 @@ struct Tidemark: ParsableCommand {
         version: versionText(),
         subcommands: [Check.self]
     )
+
+    /// ArgumentParser exits 64 (EX_USAGE) on bad arguments; SPEC §2 fixes usage errors at 2.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                var stderr = StandardError()
+                print(fullMessage(for: error), to: &stderr)
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 
     static func versionText() -> String {
         """

@@ -1,0 +1,67 @@
+import Foundation
+
+/// The repository root, from this file's location (Tests/EndToEndTests/Subprocess.swift).
+let repositoryRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// The `tidemark` binary under test: `$TIDEMARK_BIN`, else the debug build `swift test` just made.
+let tidemarkBinary: String = {
+    if let bin = ProcessInfo.processInfo.environment["TIDEMARK_BIN"], !bin.isEmpty { return bin }
+    return repositoryRoot + "/.build/debug/tidemark"
+}()
+
+struct RunResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    var output: String { stdout + stderr }
+}
+
+/// Runs the real binary with the given arguments and environment additions, waiting for it to exit.
+func runTidemark(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> RunResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: tidemarkBinary)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "TIDEMARK_CONFIG")
+    env.removeValue(forKey: "TIDEMARK_SOCKET")
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both pipes before waiting so a chatty child never blocks on a full pipe.
+    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+    let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return RunResult(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                     stderr: String(decoding: stderrData, as: UTF8.self))
+}
+
+/// A real temporary directory, removed when the value goes away.
+final class TemporaryDirectory {
+    let path: String
+
+    init() {
+        var template = Array((NSTemporaryDirectory() + "tidemark-e2e-XXXXXX").utf8CString)
+        let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(result != nil, "mkdtemp failed")
+        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    @discardableResult
+    func write(_ name: String, _ contents: String, mode: Int = 0o600) -> String {
+        let full = (path as NSString).appendingPathComponent(name)
+        try? FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
+                                                 withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: full, contents: Data(contents.utf8), attributes: [.posixPermissions: mode])
+        return full
+    }
+}
