@@ -7,6 +7,7 @@ import PackageDescription
 //   TidemarkCrypto               SHA-256 and HMAC-SHA256 from the OpenSSL libcurl already loads
 //   TidemarkCore                 pure domain: config model, durations, thresholds, time windows (no I/O)
 //   TidemarkConfig               YAML → TidemarkCore model, with positions, env expansion, secrets
+//   TidemarkIngest               drop readers (streaming CSV, JSON), shapes and aggregation, identity
 //   tidemark                     the executable: argument parsing, text output
 let package = Package(
     name: "tidemark",
@@ -32,13 +33,15 @@ let package = Package(
             "TidemarkCore",
             .product(name: "Yams", package: "Yams"),
         ]),
+        .target(name: "TidemarkIngest", dependencies: ["TidemarkCore", "TidemarkCrypto"]),
         .executableTarget(name: "tidemark", dependencies: [
-            "TidemarkCore", "TidemarkConfig", "TidemarkCurl", "TidemarkCrypto",
+            "TidemarkCore", "TidemarkConfig", "TidemarkCurl", "TidemarkCrypto", "TidemarkIngest",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore", "TidemarkCrypto"]),
         .testTarget(name: "TidemarkConfigTests", dependencies: ["TidemarkConfig", "TidemarkCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore"]),
         // Runs the real `tidemark` binary as a subprocess; depending on it makes `swift test` build it.
         .testTarget(name: "EndToEndTests", dependencies: ["tidemark"]),
     ],

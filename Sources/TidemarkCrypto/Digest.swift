@@ -9,8 +9,9 @@ public enum OpenSSLLibrary {
     }
 }
 
-/// Incremental SHA-256, for hashing a drop as it streams past the reader.
-public struct SHA256Hasher: ~Copyable {
+/// Incremental SHA-256, for hashing a drop as it streams past the reader. A class (not a struct) because
+/// it owns an OpenSSL context and is fed from inside the reader's callbacks.
+public final class SHA256Hasher {
     private let context: OpaquePointer
 
     public init() {
@@ -21,17 +22,17 @@ public struct SHA256Hasher: ~Copyable {
 
     deinit { EVP_MD_CTX_free(context) }
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    public func update(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
         EVP_DigestUpdate(context, bytes.baseAddress, bytes.count)
     }
 
-    public mutating func update(_ bytes: [UInt8]) {
+    public func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
     /// The digest as 64 lowercase hex digits.
-    public consuming func finalizeHex() -> String {
+    public func finalizeHex() -> String {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         EVP_DigestFinal_ex(context, &out, &length)
@@ -41,7 +42,7 @@ public struct SHA256Hasher: ~Copyable {
 
 /// One-shot SHA-256 as lowercase hex.
 public func sha256Hex(_ bytes: [UInt8]) -> String {
-    var hasher = SHA256Hasher()
+    let hasher = SHA256Hasher()
     hasher.update(bytes)
     return hasher.finalizeHex()
 }

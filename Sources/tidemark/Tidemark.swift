@@ -18,7 +18,7 @@ struct Tidemark: ParsableCommand {
             Exit codes: 0 success, 1 failure, 2 usage error, 3 daemon unreachable.
             """,
         version: versionText(),
-        subcommands: [Check.self]
+        subcommands: [Check.self, Ingest.self]
     )
 
     /// ArgumentParser exits 64 (EX_USAGE) on bad arguments; SPEC §2 fixes usage errors at 2.

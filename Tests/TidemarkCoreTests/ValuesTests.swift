@@ -114,7 +114,7 @@ import TidemarkCrypto
     }
 
     @Test func sha256Incremental() {
-        var h = SHA256Hasher()
+        let h = SHA256Hasher()
         h.update(Array("a".utf8))
         h.update(Array("bc".utf8))
         #expect(h.finalizeHex() == sha256Hex("abc"))

@@ -1,0 +1,138 @@
+import Foundation
+
+/// A series' label set, kept sorted by name so equal sets compare and hash equal.
+public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public private(set) var pairs: [(name: String, value: String)]
+
+    public init(_ pairs: [(String, String)] = []) {
+        self.pairs = pairs.map { (name: $0.0, value: $0.1) }.sorted { $0.name < $1.name }
+    }
+
+    public init(_ dictionary: [String: String]) {
+        self.init(dictionary.map { ($0.key, $0.value) })
+    }
+
+    public static let empty = Labels()
+
+    public subscript(name: String) -> String? { pairs.first { $0.name == name }?.value }
+    public var isEmpty: Bool { pairs.isEmpty }
+    public var dictionary: [String: String] { Dictionary(uniqueKeysWithValues: pairs.map { ($0.name, $0.value) }) }
+
+    public func setting(_ name: String, to value: String) -> Labels {
+        var d = dictionary
+        d[name] = value
+        return Labels(d)
+    }
+
+    public static func == (a: Labels, b: Labels) -> Bool {
+        a.pairs.count == b.pairs.count && zip(a.pairs, b.pairs).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for p in pairs {
+            hasher.combine(p.name)
+            hasher.combine(p.value)
+        }
+    }
+
+    public static func < (a: Labels, b: Labels) -> Bool {
+        for (x, y) in zip(a.pairs, b.pairs) {
+            if x.name != y.name { return x.name < y.name }
+            if x.value != y.value { return x.value < y.value }
+        }
+        return a.pairs.count < b.pairs.count
+    }
+
+    /// `{locality="North", team="CP-N"}` in PromQL style; `{}` when empty.
+    public var description: String {
+        "{" + pairs.map { "\($0.name)=\"\(escapeLabelValue($0.value))\"" }.joined(separator: ", ") + "}"
+    }
+}
+
+func escapeLabelValue(_ s: String) -> String {
+    s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        .replacingOccurrences(of: "\n", with: "\\n")
+}
+
+/// The date an observation describes: a calendar date (midnight UTC) or an exact instant.
+public struct AsOf: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    public let seconds: Int64
+    /// False for a plain date such as `2025-03-03`.
+    public let hasTime: Bool
+
+    public init(seconds: Int64, hasTime: Bool) {
+        self.seconds = seconds
+        self.hasTime = hasTime
+    }
+
+    public init(date: Date) { self.init(seconds: Int64(date.timeIntervalSince1970.rounded(.down)), hasTime: true) }
+
+    /// A calendar date; nil when the fields are not a real date.
+    public init?(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0,
+                 offsetSeconds: Int = 0, hasTime: Bool = false) {
+        guard (1...12).contains(month), (1...31).contains(day), (0...23).contains(hour), (0...59).contains(minute),
+              (0...60).contains(second), (1...9999).contains(year) else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let (y, m, d) = civilFromDays(days)
+        guard y == year, m == month, d == day else { return nil } // rejects 2025-02-30
+        self.init(seconds: Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds),
+                  hasTime: hasTime)
+    }
+
+    public static func < (a: AsOf, b: AsOf) -> Bool { a.seconds < b.seconds }
+
+    public var date: Date { Date(timeIntervalSince1970: TimeInterval(seconds)) }
+
+    /// `2025-03-03` for dates, `2025-03-03T09:30:00Z` for instants (RFC 3339, UTC).
+    public var description: String {
+        let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+        let (y, m, d) = civilFromDays(days)
+        let date = String(format: "%04d-%02d-%02d", y, m, d)
+        guard hasTime else { return date }
+        let rest = Int(seconds - Int64(days) * 86_400)
+        return date + String(format: "T%02d:%02d:%02dZ", rest / 3600, rest / 60 % 60, rest % 60)
+    }
+}
+
+// Howard Hinnant's days-from-civil algorithms: exact for the proleptic Gregorian calendar, no Foundation.
+func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    let y = month <= 2 ? year - 1 : year
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yoe = y - era * 400
+    let mp = (month + 9) % 12
+    let doy = (153 * mp + 2) / 5 + day - 1
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+    return era * 146_097 + doe - 719_468
+}
+
+func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
+    let z = z0 + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+    let y = yoe + era * 400
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let d = doy - (153 * mp + 2) / 5 + 1
+    let m = mp < 10 ? mp + 3 : mp - 9
+    return (m <= 2 ? y + 1 : y, m, d)
+}
+
+/// One value of one series at one as-of date, as a drop yields it.
+public struct Observation: Hashable, Sendable {
+    public var metric: String
+    public var labels: Labels
+    public var value: Double
+    public var asOf: AsOf
+    /// Produced by `op: count`: subject to `privacy.small_counts` when shown.
+    public var isCount: Bool
+
+    public init(metric: String, labels: Labels, value: Double, asOf: AsOf, isCount: Bool = false) {
+        self.metric = metric
+        self.labels = labels
+        self.value = value
+        self.asOf = asOf
+        self.isCount = isCount
+    }
+}

@@ -1,0 +1,218 @@
+import Foundation
+import TidemarkCore
+import TidemarkCrypto
+
+/// The outcome of reading one drop: its identity, its observations, and every problem found.
+public struct ParsedDrop: Sendable {
+    public var source: String
+    /// The file name (no directory), as shown in errors and notifications.
+    public var fileName: String
+    public var sha256: String
+    public var byteCount: Int
+    public var rowCount: Int
+    /// Sorted by metric, labels and as-of; empty when rejected.
+    public var observations: [Observation]
+    /// The first 20 problems; `problemCount` counts all of them.
+    public var problems: [DropProblem]
+    public var problemCount: Int
+    /// Things worth knowing that do not reject the drop (a configured value column absent, no data rows).
+    public var warnings: [String]
+
+    public var accepted: Bool { problemCount == 0 }
+
+    /// `FILE:LINE: column NAME: message`, at most 20, then a count of the rest.
+    public var errorLines: [String] {
+        var lines = problems.map { $0.formatted(file: fileName) }
+        if problemCount > problems.count {
+            let more = problemCount - problems.count
+            lines.append("\(fileName): … and \(more) more error\(more == 1 ? "" : "s")")
+        }
+        return lines
+    }
+
+    /// The distinct as-of dates in the drop, oldest first.
+    public var asOfDates: [AsOf] { Array(Set(observations.map(\.asOf))).sorted() }
+}
+
+/// Reads drops for one source: streams the bytes once, hashing (SHA-256) and parsing together.
+public struct DropReader: Sendable {
+    public let source: SourceConfig
+    public let privacy: PrivacySettings
+
+    public init(source: SourceConfig, privacy: PrivacySettings) {
+        self.source = source
+        self.privacy = privacy
+    }
+
+    /// Reads a file from disk. Its modification time is the as-of date when the source names no other.
+    public func read(path: String) -> ParsedDrop {
+        let fileName = (path as NSString).lastPathComponent
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            return failure(fileName, "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            return failure(fileName, "not a regular file")
+        }
+        let modified = Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec))
+        return read(fileName: fileName, modified: modified, declaredSize: Int(st.st_size)) { buffer in
+            while true {
+                let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+                if n >= 0 { return n }
+                if errno != EINTR { throw ReadFailure(message: String(cString: strerror(errno))) }
+            }
+        }
+    }
+
+    /// Reads bytes already in memory (a URL body, a test).
+    public func read(bytes: [UInt8], fileName: String, modified: Date) -> ParsedDrop {
+        var offset = 0
+        return read(fileName: fileName, modified: modified, declaredSize: bytes.count) { buffer in
+            let n = min(buffer.count, bytes.count - offset)
+            if n > 0 {
+                bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+            }
+            offset += n
+            return n
+        }
+    }
+
+    struct ReadFailure: Error { let message: String }
+
+    private func failure(_ fileName: String, _ message: String) -> ParsedDrop {
+        ParsedDrop(source: source.name, fileName: fileName, sha256: "", byteCount: 0, rowCount: 0, observations: [],
+                   problems: [DropProblem(line: nil, column: nil, message: message)], problemCount: 1, warnings: [])
+    }
+
+    private func read(fileName: String, modified: Date, declaredSize: Int,
+                      readInto: (UnsafeMutableRawBufferPointer) throws -> Int) -> ParsedDrop {
+        let problems = ProblemLog()
+        let hasher = SHA256Hasher()
+        var byteCount = 0
+        var rowCount = 0
+        var tooLarge = declaredSize > source.maxBytes
+
+        // A bounded reader: counts and hashes every byte, and stops parsing past max_bytes.
+        func hashRemaining() throws {
+            let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { chunk.deallocate() }
+            while true {
+                let n = try readInto(chunk)
+                if n == 0 { break }
+                hasher.update(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+                byteCount += n
+            }
+        }
+
+        let asOf = AsOfResolver(rule: source.asOf, fileName: fileName, modified: modified, problems: problems)
+        let processor: any ShapeProcessor
+        switch source.shape {
+        case .wide(let labels, let values):
+            processor = WideProcessor(labels: labels, values: values, privacy: privacy, asOf: asOf, problems: problems)
+        case .long(let labels, let metricColumn, let valueColumn):
+            processor = LongProcessor(labels: labels, metricColumn: metricColumn, valueColumn: valueColumn,
+                                      privacy: privacy, asOf: asOf, problems: problems)
+        case .records(let aggs):
+            processor = RecordsProcessor(aggregations: aggs, asOf: asOf, problems: problems)
+        }
+
+        do {
+            if tooLarge {
+                try hashRemaining()
+            } else {
+                switch source.format(forFileName: fileName) {
+                case .csv:
+                    rowCount = try readCSV(processor: processor, problems: problems, readInto: readInto,
+                                           hasher: hasher, byteCount: &byteCount, tooLarge: &tooLarge)
+                    if tooLarge { try hashRemaining() }
+                case .json:
+                    var all: [UInt8] = []
+                    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+                    defer { chunk.deallocate() }
+                    while true {
+                        let n = try readInto(chunk)
+                        if n == 0 { break }
+                        hasher.update(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+                        byteCount += n
+                        if byteCount > source.maxBytes { tooLarge = true } else { all.append(contentsOf: chunk[0..<n]) }
+                    }
+                    if !tooLarge {
+                        rowCount = JSONRows.feed(all, rowsPath: source.json.rowsPath, to: processor, problems: problems)
+                    }
+                }
+            }
+        } catch let e as ReadFailure {
+            problems.add(line: nil, "read failed: \(e.message)")
+        } catch let e as CSVSyntaxError {
+            problems.add(line: e.line, e.message)
+        } catch {
+            problems.add(line: nil, "read failed: \(error)")
+        }
+        if tooLarge {
+            problems.add(line: nil, "the file is \(byteCount) bytes, over this source's max_bytes (\(source.maxBytes))")
+        }
+        let sha = hasher.finalizeHex()
+        var observations: [Observation] = []
+        if problems.total == 0 {
+            observations = processor.observations().sorted {
+                ($0.metric, $0.labels, $0.asOf) < ($1.metric, $1.labels, $1.asOf)
+            }
+            if rowCount == 0 { problems.warn("the file has a header but no data rows") }
+        }
+        return ParsedDrop(source: source.name, fileName: fileName, sha256: sha, byteCount: byteCount, rowCount: rowCount,
+                          observations: observations, problems: problems.kept, problemCount: problems.total,
+                          warnings: problems.warnings)
+    }
+
+    private func readCSV(processor: any ShapeProcessor, problems: ProblemLog,
+                         readInto: (UnsafeMutableRawBufferPointer) throws -> Int,
+                         hasher: SHA256Hasher, byteCount: inout Int, tooLarge: inout Bool) throws -> Int {
+        let parser = CSVParser(delimiter: source.csv.delimiter)
+        var header: [String]? = nil
+        var rows = 0
+        var readable = true
+        let maxBytes = source.maxBytes
+        var total = 0
+        try parser.parse(read: readInto, consumed: { bytes in
+            hasher.update(bytes)
+            total += bytes.count
+        }, onRow: { row in
+            if total > maxBytes {
+                tooLarge = true
+                return false
+            }
+            guard header != nil else {
+                let names = (0..<row.count).map { row.string($0).trimmingCharacters(in: .whitespaces) }
+                header = names
+                var seen: Set<String> = []
+                for name in names where !name.isEmpty && !seen.insert(name).inserted {
+                    problems.add(line: row.line, column: name, "the header names this column twice")
+                    readable = false
+                }
+                readable = processor.header(names, line: row.line) && readable
+                return true
+            }
+            rows += 1
+            if readable {
+                processor.row(row)
+            } else if row.count != header!.count {
+                // The header already rejects the drop; still report rows that are structurally broken.
+                problems.add(line: row.line, "expected \(header!.count) fields, found \(row.count)")
+            }
+            return true
+        })
+        byteCount = total
+        if header == nil {
+            problems.add(line: 1, "the file is empty: no header row")
+        }
+        return rows
+    }
+}
+
+private func < (a: (String, Labels, AsOf), b: (String, Labels, AsOf)) -> Bool {
+    if a.0 != b.0 { return a.0 < b.0 }
+    if a.1 != b.1 { return a.1 < b.1 }
+    return a.2 < b.2
+}

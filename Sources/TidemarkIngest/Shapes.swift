@@ -1,0 +1,323 @@
+import Foundation
+import TidemarkCore
+
+/// A problem with a drop, reported as `FILE:LINE: column NAME: message`.
+public struct DropProblem: Sendable, Hashable {
+    public let line: Int?
+    public let column: String?
+    public let message: String
+
+    public init(line: Int?, column: String?, message: String) {
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    public func formatted(file: String) -> String {
+        var s = file
+        if let line { s += ":\(line)" }
+        s += ": "
+        if let column { s += "column \(column): " }
+        return s + message
+    }
+}
+
+/// Collects problems; keeps the first `limit` and counts the rest.
+final class ProblemLog {
+    static let limit = 20
+    private(set) var kept: [DropProblem] = []
+    private(set) var total = 0
+    private(set) var warnings: [String] = []
+
+    func add(_ p: DropProblem) {
+        total += 1
+        if kept.count < Self.limit { kept.append(p) }
+    }
+
+    func add(line: Int?, column: String? = nil, _ message: String) {
+        add(DropProblem(line: line, column: column, message: message))
+    }
+
+    func warn(_ message: String) { warnings.append(message) }
+}
+
+/// Turns rows into observations for one shape. Rows arrive as `CSVRow` whatever the file format.
+protocol ShapeProcessor: AnyObject {
+    /// Resolves columns; returns false when the header makes the drop unreadable (problems already logged).
+    func header(_ names: [String], line: Int) -> Bool
+    func row(_ row: CSVRow)
+    func observations() -> [Observation]
+}
+
+/// Decides each row's as-of date: a column (parsed once per distinct text), the file name, or the mtime.
+final class AsOfResolver {
+    private let rule: AsOfRule
+    private let fixed: AsOf?
+    private(set) var columnIndex: Int = -1
+    private var lastBytes: [UInt8] = []
+    private var lastIndex: Int = -1
+    private(set) var distinct: [AsOf] = []
+    private var indexOf: [AsOf: Int] = [:]
+    let columnName: String?
+    let format: String?
+
+    init(rule: AsOfRule, fileName: String, modified: Date, problems: ProblemLog) {
+        self.rule = rule
+        switch rule {
+        case .column(let name, let format):
+            columnName = name
+            self.format = format
+            fixed = nil
+        case .fileName(let pattern):
+            columnName = nil
+            format = nil
+            var found: AsOf? = nil
+            if let regex = try? NSRegularExpression(pattern: pattern),
+               let m = regex.firstMatch(in: fileName, range: NSRange(fileName.startIndex..., in: fileName)),
+               m.numberOfRanges > 1, let r = Range(m.range(at: 1), in: fileName) {
+                let text = Array(fileName[r].utf8)
+                found = text.withUnsafeBytes { parseAsOf($0, format: nil) }
+                if found == nil {
+                    problems.add(line: nil, "as-of date \"\(fileName[r])\" from the file name is not an ISO date (YYYY-MM-DD)")
+                }
+            } else {
+                problems.add(line: nil, "file name \"\(fileName)\" does not match as_of.filename pattern \(pattern)")
+            }
+            fixed = found
+        case .modificationTime:
+            columnName = nil
+            format = nil
+            fixed = AsOf(date: modified)
+        }
+        if let fixed { _ = intern(fixed) }
+    }
+
+    private func intern(_ a: AsOf) -> Int {
+        if let i = indexOf[a] { return i }
+        distinct.append(a)
+        indexOf[a] = distinct.count - 1
+        return distinct.count - 1
+    }
+
+    func resolve(header: [String], problems: ProblemLog, line: Int) -> Bool {
+        guard let columnName else { return fixed != nil }
+        guard let i = header.firstIndex(of: columnName) else {
+            problems.add(line: line, column: columnName, "as_of column is not in the header")
+            return false
+        }
+        columnIndex = i
+        return true
+    }
+
+    /// The as-of index for a row, or nil after logging a problem.
+    @inline(__always)
+    func index(for row: CSVRow, problems: ProblemLog) -> Int? {
+        guard columnIndex >= 0 else { return 0 }
+        let field = row.field(columnIndex)
+        if lastIndex >= 0, field.count == lastBytes.count,
+           lastBytes.withUnsafeBytes({ memcmp($0.baseAddress!, field.baseAddress!, field.count) == 0 }) {
+            return lastIndex
+        }
+        guard field.count > 0 else {
+            problems.add(line: row.line, column: columnName, "the as-of date is empty")
+            return nil
+        }
+        guard let a = parseAsOf(field, format: format) else {
+            let hint = format.map { "does not match the format \($0)" } ?? "is not an ISO 8601 date (YYYY-MM-DD)"
+            problems.add(line: row.line, column: columnName, "\"\(String(decoding: field, as: UTF8.self))\" \(hint)")
+            return nil
+        }
+        lastBytes = Array(field)
+        lastIndex = intern(a)
+        return lastIndex
+    }
+
+    func asOf(_ index: Int) -> AsOf { distinct[index] }
+}
+
+func describeField(_ b: UnsafeRawBufferPointer) -> String {
+    let s = String(decoding: b.prefix(60), as: UTF8.self)
+    return b.count > 60 ? "\"\(s)…\"" : "\"\(s)\""
+}
+
+/// Labels from columns, with the identifier rule applied to the header of aggregate returns.
+func resolveColumns(_ wanted: [String], in header: [String], line: Int, problems: ProblemLog, role: String) -> [Int]? {
+    var indices: [Int] = []
+    var ok = true
+    for name in wanted {
+        if let i = header.firstIndex(of: name) {
+            indices.append(i)
+        } else {
+            problems.add(line: line, column: name, "\(role) column is not in the header")
+            ok = false
+        }
+    }
+    return ok ? indices : nil
+}
+
+func rejectIdentifierColumns(_ header: [String], privacy: PrivacySettings, line: Int, problems: ProblemLog) -> Bool {
+    var ok = true
+    for name in header where privacy.isIdentifier(name) {
+        problems.add(line: line, column: name, "identifying column \(name) in an aggregate return")
+        ok = false
+    }
+    return ok
+}
+
+/// `wide`: each row is one label set; each value column is a metric.
+final class WideProcessor: ShapeProcessor {
+    let labels: [LabelColumn]
+    let values: [ValueColumn]
+    let privacy: PrivacySettings
+    let asOf: AsOfResolver
+    let problems: ProblemLog
+    private var labelIndices: [Int] = []
+    private var valueIndices: [(metric: String, column: String, index: Int)] = []
+    private var headerCount = 0
+    private var result: [Observation] = []
+    private var seen: [SeriesAt: Int] = [:]
+
+    struct SeriesAt: Hashable {
+        let metric: String
+        let labels: Labels
+        let asOf: Int
+    }
+
+    init(labels: [LabelColumn], values: [ValueColumn], privacy: PrivacySettings, asOf: AsOfResolver, problems: ProblemLog) {
+        self.labels = labels
+        self.values = values
+        self.privacy = privacy
+        self.asOf = asOf
+        self.problems = problems
+    }
+
+    func header(_ names: [String], line: Int) -> Bool {
+        headerCount = names.count
+        var ok = rejectIdentifierColumns(names, privacy: privacy, line: line, problems: problems)
+        if let idx = resolveColumns(labels.map(\.column), in: names, line: line, problems: problems, role: "label") {
+            labelIndices = idx
+        } else { ok = false }
+        for v in values {
+            if let i = names.firstIndex(of: v.column) {
+                valueIndices.append((v.metric, v.column, i))
+            } else {
+                problems.warn("column \(v.column) is not in the file: \(v.metric) not observed")
+            }
+        }
+        if valueIndices.isEmpty {
+            problems.add(line: line, column: nil,
+                         "none of the value columns (\(values.map(\.column).joined(separator: ", "))) is in the header")
+            ok = false
+        }
+        return asOf.resolve(header: names, problems: problems, line: line) && ok
+    }
+
+    func row(_ row: CSVRow) {
+        guard row.count == headerCount else {
+            problems.add(line: row.line, "expected \(headerCount) fields, found \(row.count)")
+            return
+        }
+        guard let asOfIndex = asOf.index(for: row, problems: problems) else { return }
+        let labelSet = Labels(zip(labels, labelIndices).map { ($0.label, row.string($1)) })
+        for v in valueIndices {
+            let field = row.field(v.index)
+            if isBlank(field) { continue }
+            guard let value = parseNumber(field) else {
+                problems.add(line: row.line, column: v.column, "not a number: \(describeField(field))")
+                continue
+            }
+            let key = SeriesAt(metric: v.metric, labels: labelSet, asOf: asOfIndex)
+            if let first = seen[key] {
+                problems.add(line: row.line, column: v.column,
+                             "a second value for \(v.metric)\(labelSet) as of \(asOf.asOf(asOfIndex)) (first on line \(first))")
+                continue
+            }
+            seen[key] = row.line
+            result.append(Observation(metric: v.metric, labels: labelSet, value: value, asOf: asOf.asOf(asOfIndex)))
+        }
+    }
+
+    func observations() -> [Observation] { result }
+}
+
+/// `long`: a metric column and a value column, plus labels.
+final class LongProcessor: ShapeProcessor {
+    let labels: [LabelColumn]
+    let metricColumn: String
+    let valueColumn: String
+    let privacy: PrivacySettings
+    let asOf: AsOfResolver
+    let problems: ProblemLog
+    private var labelIndices: [Int] = []
+    private var metricIndex = 0
+    private var valueIndex = 0
+    private var headerCount = 0
+    private var result: [Observation] = []
+    private var seen: [WideProcessor.SeriesAt: Int] = [:]
+
+    init(labels: [LabelColumn], metricColumn: String, valueColumn: String, privacy: PrivacySettings,
+         asOf: AsOfResolver, problems: ProblemLog) {
+        self.labels = labels
+        self.metricColumn = metricColumn
+        self.valueColumn = valueColumn
+        self.privacy = privacy
+        self.asOf = asOf
+        self.problems = problems
+    }
+
+    func header(_ names: [String], line: Int) -> Bool {
+        headerCount = names.count
+        var ok = rejectIdentifierColumns(names, privacy: privacy, line: line, problems: problems)
+        if let idx = resolveColumns(labels.map(\.column), in: names, line: line, problems: problems, role: "label") {
+            labelIndices = idx
+        } else { ok = false }
+        if let idx = resolveColumns([metricColumn], in: names, line: line, problems: problems, role: "metric") {
+            metricIndex = idx[0]
+        } else { ok = false }
+        if let idx = resolveColumns([valueColumn], in: names, line: line, problems: problems, role: "value") {
+            valueIndex = idx[0]
+        } else { ok = false }
+        return asOf.resolve(header: names, problems: problems, line: line) && ok
+    }
+
+    func row(_ row: CSVRow) {
+        guard row.count == headerCount else {
+            problems.add(line: row.line, "expected \(headerCount) fields, found \(row.count)")
+            return
+        }
+        guard let asOfIndex = asOf.index(for: row, problems: problems) else { return }
+        let metric = row.string(metricIndex).trimmingCharacters(in: .whitespaces)
+        guard isMetricName(metric) else {
+            problems.add(line: row.line, column: metricColumn, "not a metric name: \"\(metric.prefix(60))\"")
+            return
+        }
+        let field = row.field(valueIndex)
+        if isBlank(field) { return }
+        guard let value = parseNumber(field) else {
+            problems.add(line: row.line, column: valueColumn, "not a number: \(describeField(field))")
+            return
+        }
+        let labelSet = Labels(zip(labels, labelIndices).map { ($0.label, row.string($1)) })
+        let key = WideProcessor.SeriesAt(metric: metric, labels: labelSet, asOf: asOfIndex)
+        if let first = seen[key] {
+            problems.add(line: row.line, column: valueColumn,
+                         "a second value for \(metric)\(labelSet) as of \(asOf.asOf(asOfIndex)) (first on line \(first))")
+            return
+        }
+        seen[key] = row.line
+        result.append(Observation(metric: metric, labels: labelSet, value: value, asOf: asOf.asOf(asOfIndex)))
+    }
+
+    func observations() -> [Observation] { result }
+}
+
+@inline(__always)
+func isBlank(_ b: UnsafeRawBufferPointer) -> Bool {
+    for byte in b where byte != 0x20 && byte != 0x09 { return false }
+    return true
+}
+
+func isMetricName(_ s: String) -> Bool {
+    guard let f = s.unicodeScalars.first, f == "_" || (f >= "a" && f <= "z") || (f >= "A" && f <= "Z") else { return false }
+    return s.unicodeScalars.allSatisfy { ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") || $0 == "_" }
+}
