@@ -29,7 +29,12 @@ final class ProblemLog {
     private(set) var total = 0
     private(set) var warnings: [String] = []
 
+    private var last: DropProblem?
+
     func add(_ p: DropProblem) {
+        // One bad cell read by several aggregations is one problem.
+        if p == last { return }
+        last = p
         total += 1
         if kept.count < Self.limit { kept.append(p) }
     }
