@@ -14,7 +14,7 @@ APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev pkg-config
 APT_TEST      = python3-aiosmtpd openssl systemd
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
-.PHONY: all build release test deps install clean demo
+.PHONY: all build release test deps install clean demo bench bench-reader
 
 all: build
 
@@ -46,5 +46,11 @@ install: release
 	install -m 0644 systemd/tidemark.sysusers $(SYSUSERSDIR)/tidemark.conf
 	[ -e $(CONFDIR)/tidemark.yml ] || install -m 0640 Config/tidemark.yml $(CONFDIR)/tidemark.yml
 
+# Release-mode benchmarks (Benchmarks/ is its own package, so `make test` never builds it).
+bench: bench-reader
+
+bench-reader: deps
+	bash Benchmarks/reader-bench.sh
+
 clean:
-	rm -rf .build .build-* demo-state
+	rm -rf .build .build-* Benchmarks/.build demo-state

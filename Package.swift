@@ -14,6 +14,9 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tidemark", targets: ["tidemark"]),
+        // Libraries for the benchmark package in Benchmarks/ (not a public API).
+        .library(name: "TidemarkIngest", targets: ["TidemarkIngest"]),
+        .library(name: "TidemarkCore", targets: ["TidemarkCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -107,66 +107,70 @@ public struct DropReader: Sendable {
         }
 
         let asOf = AsOfResolver(rule: source.asOf, fileName: fileName, modified: modified, problems: problems)
-        let processor: any ShapeProcessor
-        switch source.shape {
-        case .wide(let labels, let values):
-            processor = WideProcessor(labels: labels, values: values, privacy: privacy, asOf: asOf, problems: problems)
-        case .long(let labels, let metricColumn, let valueColumn):
-            processor = LongProcessor(labels: labels, metricColumn: metricColumn, valueColumn: valueColumn,
-                                      privacy: privacy, asOf: asOf, problems: problems)
-        case .records(let aggs):
-            processor = RecordsProcessor(aggregations: aggs, asOf: asOf, problems: problems)
-        }
-
-        do {
-            if tooLarge {
-                try hashRemaining()
-            } else {
-                switch source.format(forFileName: fileName) {
-                case .csv:
-                    rowCount = try readCSV(processor: processor, problems: problems, readInto: readInto,
-                                           hasher: hasher, byteCount: &byteCount, tooLarge: &tooLarge)
-                    if tooLarge { try hashRemaining() }
-                case .json:
-                    var all: [UInt8] = []
-                    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-                    defer { chunk.deallocate() }
-                    while true {
-                        let n = try readInto(chunk)
-                        if n == 0 { break }
-                        hasher.update(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
-                        byteCount += n
-                        if byteCount > source.maxBytes { tooLarge = true } else { all.append(contentsOf: chunk[0..<n]) }
-                    }
-                    if !tooLarge {
-                        rowCount = JSONRows.feed(all, rowsPath: source.json.rowsPath, to: processor, problems: problems)
+        var observations: [Observation] = []
+        // Each shape's processor is a concrete struct, so the row loop is specialised for it.
+        func run<P: ShapeProcessor>(_ processor: inout P) {
+            do {
+                if tooLarge {
+                    try hashRemaining()
+                } else {
+                    switch source.format(forFileName: fileName) {
+                    case .csv:
+                        rowCount = try readCSV(processor: &processor, problems: problems, readInto: readInto,
+                                               hasher: hasher, byteCount: &byteCount, tooLarge: &tooLarge)
+                        if tooLarge { try hashRemaining() }
+                    case .json:
+                        var all: [UInt8] = []
+                        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+                        defer { chunk.deallocate() }
+                        while true {
+                            let n = try readInto(chunk)
+                            if n == 0 { break }
+                            hasher.update(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+                            byteCount += n
+                            if byteCount > source.maxBytes { tooLarge = true } else { all.append(contentsOf: chunk[0..<n]) }
+                        }
+                        if !tooLarge {
+                            rowCount = JSONRows.feed(all, rowsPath: source.json.rowsPath, to: &processor, problems: problems)
+                        }
                     }
                 }
+            } catch let e as ReadFailure {
+                problems.add(line: nil, "read failed: \(e.message)")
+            } catch let e as CSVSyntaxError {
+                problems.add(line: e.line, e.message)
+            } catch {
+                problems.add(line: nil, "read failed: \(error)")
             }
-        } catch let e as ReadFailure {
-            problems.add(line: nil, "read failed: \(e.message)")
-        } catch let e as CSVSyntaxError {
-            problems.add(line: e.line, e.message)
-        } catch {
-            problems.add(line: nil, "read failed: \(error)")
+            if tooLarge {
+                problems.add(line: nil, "the file is \(byteCount) bytes, over this source's max_bytes (\(source.maxBytes))")
+            }
+            if problems.total == 0 {
+                observations = processor.observations().sorted {
+                    ($0.metric, $0.labels, $0.asOf) < ($1.metric, $1.labels, $1.asOf)
+                }
+                if rowCount == 0 { problems.warn("the file has a header but no data rows") }
+            }
         }
-        if tooLarge {
-            problems.add(line: nil, "the file is \(byteCount) bytes, over this source's max_bytes (\(source.maxBytes))")
+        switch source.shape {
+        case .wide(let labels, let values):
+            var p = WideProcessor(labels: labels, values: values, privacy: privacy, asOf: asOf, problems: problems)
+            run(&p)
+        case .long(let labels, let metricColumn, let valueColumn):
+            var p = LongProcessor(labels: labels, metricColumn: metricColumn, valueColumn: valueColumn,
+                                  privacy: privacy, asOf: asOf, problems: problems)
+            run(&p)
+        case .records(let aggs):
+            var p = RecordsProcessor(aggregations: aggs, asOf: asOf, problems: problems)
+            run(&p)
         }
         let sha = hasher.finalizeHex()
-        var observations: [Observation] = []
-        if problems.total == 0 {
-            observations = processor.observations().sorted {
-                ($0.metric, $0.labels, $0.asOf) < ($1.metric, $1.labels, $1.asOf)
-            }
-            if rowCount == 0 { problems.warn("the file has a header but no data rows") }
-        }
         return ParsedDrop(source: source.name, fileName: fileName, sha256: sha, byteCount: byteCount, rowCount: rowCount,
                           observations: observations, problems: problems.kept, problemCount: problems.total,
                           warnings: problems.warnings)
     }
 
-    private func readCSV(processor: any ShapeProcessor, problems: ProblemLog,
+    private func readCSV<P: ShapeProcessor>(processor: inout P, problems: ProblemLog,
                          readInto: (UnsafeMutableRawBufferPointer) throws -> Int,
                          hasher: SHA256Hasher, byteCount: inout Int, tooLarge: inout Bool) throws -> Int {
         let parser = CSVParser(delimiter: source.csv.delimiter)

@@ -41,7 +41,7 @@ indirect enum JSONValue: Decodable {
 /// Feeds an array of flat JSON objects to a shape processor as rows (SPEC §4). Errors name the item
 /// (`item 3`) in place of a line: JSONDecoder reports no positions for values.
 enum JSONRows {
-    static func feed(_ bytes: [UInt8], rowsPath: [String], to processor: any ShapeProcessor, problems: ProblemLog) -> Int {
+    static func feed<P: ShapeProcessor>(_ bytes: [UInt8], rowsPath: [String], to processor: inout P, problems: ProblemLog) -> Int {
         let root: JSONValue
         do {
             root = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))

@@ -2,8 +2,9 @@ import Foundation
 import TidemarkCore
 
 /// An open-addressing hash table from byte strings to dense group indices. Keys live in one arena, so a
-/// lookup allocates nothing: the difference between ~100 ns and ~20 ns a row on a million-row extract.
-final class GroupTable {
+/// lookup allocates nothing. A struct, like all per-row state here: class properties pay Swift's dynamic
+/// exclusivity checks on every access, which cost 30% of the reader's time (BENCHMARKS.md).
+struct GroupTable {
     private var arena: [UInt8] = []
     private var keyStart: [Int] = []
     private var keyLength: [Int] = []
@@ -22,7 +23,7 @@ final class GroupTable {
 
     /// The group index for the key, inserting it when new.
     @inline(__always)
-    func index(of key: UnsafeRawBufferPointer) -> (index: Int, inserted: Bool) {
+    mutating func index(of key: UnsafeRawBufferPointer) -> (index: Int, inserted: Bool) {
         let h = hashBytes(key)
         var slot = Int(truncatingIfNeeded: h) & mask
         while true {
@@ -44,7 +45,7 @@ final class GroupTable {
         return (g, true)
     }
 
-    private func grow() {
+    private mutating func grow() {
         slots = [Int32](repeating: -1, count: slots.count * 2)
         mask = slots.count - 1
         for g in 0..<hashes.count {
@@ -76,14 +77,14 @@ func hashBytes(_ b: UnsafeRawBufferPointer) -> UInt64 {
 }
 
 /// `records`: aggregates each row into groups as it streams past; rows are never retained.
-final class RecordsProcessor: ShapeProcessor {
+struct RecordsProcessor: ShapeProcessor {
     /// One `aggregate:` entry with its columns resolved and its running totals.
-    final class Aggregate {
+    struct Aggregate {
         let spec: Aggregation
         var byIndices: [Int] = []
         var valueIndex = -1
         var filters: [(index: Int, values: [[UInt8]])] = []
-        let table = GroupTable()
+        var table = GroupTable()
         var asOfOfGroup: [Int] = []
         var labelsOfGroup: [Labels] = []
         var count: [Double] = []
@@ -95,20 +96,20 @@ final class RecordsProcessor: ShapeProcessor {
         init(_ spec: Aggregation) { self.spec = spec }
     }
 
-    let aggregates: [Aggregate]
-    let asOf: AsOfResolver
+    var aggregates: [Aggregate]
+    var asOf: AsOfResolver
     let problems: ProblemLog
     private var headerCount = 0
-    private var key: [UInt8] = []
+    /// Reused for every row's group key: [as-of index][length, bytes] per label column.
+    private var key = [UInt8](repeating: 0, count: 256)
 
     init(aggregations: [Aggregation], asOf: AsOfResolver, problems: ProblemLog) {
         aggregates = aggregations.map(Aggregate.init)
         self.asOf = asOf
         self.problems = problems
-        key.reserveCapacity(256)
     }
 
-    func header(_ names: [String], line: Int) -> Bool {
+    mutating func header(_ names: [String], line: Int) -> Bool {
         headerCount = names.count
         var ok = true
         // Report each missing column once, however many aggregations use it.
@@ -121,10 +122,11 @@ final class RecordsProcessor: ShapeProcessor {
             ok = false
             return nil
         }
-        for a in aggregates {
-            a.byIndices = a.spec.by.compactMap { find($0.column, role: "label") }
-            if let c = a.spec.column { a.valueIndex = find(c, role: "\(a.spec.op.rawValue)") ?? -1 }
-            a.filters = a.spec.filter.compactMap { f in
+        for i in aggregates.indices {
+            let spec = aggregates[i].spec
+            aggregates[i].byIndices = spec.by.compactMap { find($0.column, role: "label") }
+            if let c = spec.column { aggregates[i].valueIndex = find(c, role: "\(spec.op.rawValue)") ?? -1 }
+            aggregates[i].filters = spec.filter.compactMap { f in
                 find(f.column, role: "where").map { ($0, f.values.map { Array($0.utf8) }) }
             }
         }
@@ -132,59 +134,68 @@ final class RecordsProcessor: ShapeProcessor {
     }
 
     @inline(__always)
-    func row(_ row: CSVRow) {
+    mutating func row(_ row: CSVRow) {
         guard row.count == headerCount else {
             problems.add(line: row.line, "expected \(headerCount) fields, found \(row.count)")
             return
         }
         guard let asOfIndex = asOf.index(for: row, problems: problems) else { return }
-        for a in aggregates {
-            if !a.filters.isEmpty, !passes(a, row) { continue }
+        for ai in aggregates.indices {
+            if !aggregates[ai].filters.isEmpty, !Self.passes(aggregates[ai], row) { continue }
+            let op = aggregates[ai].spec.op
             var value = 0.0
             var valueBytes: UnsafeRawBufferPointer? = nil
-            if a.valueIndex >= 0 {
-                let field = row.field(a.valueIndex)
+            let valueIndex = aggregates[ai].valueIndex
+            if valueIndex >= 0 {
+                let field = row.field(valueIndex)
                 if isBlank(field) { continue }
-                if a.spec.op == .distinct {
+                if op == .distinct {
                     valueBytes = field
                 } else {
                     guard let v = parseNumber(field) else {
-                        problems.add(line: row.line, column: a.spec.column, "not a number: \(describeField(field))")
+                        problems.add(line: row.line, column: aggregates[ai].spec.column, "not a number: \(describeField(field))")
                         continue
                     }
                     value = v
                 }
             }
-            key.removeAll(keepingCapacity: true)
-            withUnsafeBytes(of: UInt32(asOfIndex)) { key.append(contentsOf: $0) }
-            for i in a.byIndices {
-                let f = row.field(i)
-                withUnsafeBytes(of: UInt32(f.count)) { key.append(contentsOf: $0) }
-                key.append(contentsOf: f)
+            var needed = 4
+            for i in aggregates[ai].byIndices { needed += 4 + row.field(i).count }
+            if key.count < needed { key = [UInt8](repeating: 0, count: needed * 2) }
+            let (g, inserted) = key.withUnsafeMutableBytes { raw -> (Int, Bool) in
+                raw.storeBytes(of: UInt32(asOfIndex), toByteOffset: 0, as: UInt32.self)
+                var at = 4
+                for i in aggregates[ai].byIndices {
+                    let f = row.field(i)
+                    raw.storeBytes(of: UInt32(f.count), toByteOffset: at, as: UInt32.self)
+                    if f.count > 0 { (raw.baseAddress! + at + 4).copyMemory(from: f.baseAddress!, byteCount: f.count) }
+                    at += 4 + f.count
+                }
+                return aggregates[ai].table.index(of: UnsafeRawBufferPointer(rebasing: raw[0..<at]))
             }
-            let (g, inserted) = key.withUnsafeBytes { a.table.index(of: $0) }
             if inserted {
-                a.asOfOfGroup.append(asOfIndex)
-                a.labelsOfGroup.append(Labels(zip(a.spec.by, a.byIndices).map { ($0.label, row.string($1)) }))
-                a.count.append(0)
-                a.sum.append(0)
-                a.minimum.append(.infinity)
-                a.maximum.append(-.infinity)
-                if a.spec.op == .distinct { a.distinct.append([]) }
+                let a = aggregates[ai]
+                aggregates[ai].asOfOfGroup.append(asOfIndex)
+                aggregates[ai].labelsOfGroup.append(Labels(zip(a.spec.by, a.byIndices).map { ($0.label, row.string($1)) }))
+                aggregates[ai].count.append(0)
+                aggregates[ai].sum.append(0)
+                aggregates[ai].minimum.append(.infinity)
+                aggregates[ai].maximum.append(-.infinity)
+                if op == .distinct { aggregates[ai].distinct.append([]) }
             }
-            a.count[g] += 1
-            switch a.spec.op {
+            aggregates[ai].count[g] += 1
+            switch op {
             case .count: break
-            case .sum, .mean: a.sum[g] += value
-            case .min: if value < a.minimum[g] { a.minimum[g] = value }
-            case .max: if value > a.maximum[g] { a.maximum[g] = value }
-            case .distinct: a.distinct[g].insert(Array(valueBytes!))
+            case .sum, .mean: aggregates[ai].sum[g] += value
+            case .min: if value < aggregates[ai].minimum[g] { aggregates[ai].minimum[g] = value }
+            case .max: if value > aggregates[ai].maximum[g] { aggregates[ai].maximum[g] = value }
+            case .distinct: aggregates[ai].distinct[g].insert(Array(valueBytes!))
             }
         }
     }
 
     @inline(__always)
-    private func passes(_ a: Aggregate, _ row: CSVRow) -> Bool {
+    private static func passes(_ a: Aggregate, _ row: CSVRow) -> Bool {
         for f in a.filters {
             let field = row.field(f.index)
             var matched = false

@@ -47,15 +47,16 @@ final class ProblemLog {
 }
 
 /// Turns rows into observations for one shape. Rows arrive as `CSVRow` whatever the file format.
-protocol ShapeProcessor: AnyObject {
+/// Processors are structs driven through `inout` so their per-row state is checked statically.
+protocol ShapeProcessor {
     /// Resolves columns; returns false when the header makes the drop unreadable (problems already logged).
-    func header(_ names: [String], line: Int) -> Bool
-    func row(_ row: CSVRow)
+    mutating func header(_ names: [String], line: Int) -> Bool
+    mutating func row(_ row: CSVRow)
     func observations() -> [Observation]
 }
 
 /// Decides each row's as-of date: a column (parsed once per distinct text), the file name, or the mtime.
-final class AsOfResolver {
+struct AsOfResolver {
     private let rule: AsOfRule
     private let fixed: AsOf?
     private(set) var columnIndex: Int = -1
@@ -97,14 +98,14 @@ final class AsOfResolver {
         if let fixed { _ = intern(fixed) }
     }
 
-    private func intern(_ a: AsOf) -> Int {
+    private mutating func intern(_ a: AsOf) -> Int {
         if let i = indexOf[a] { return i }
         distinct.append(a)
         indexOf[a] = distinct.count - 1
         return distinct.count - 1
     }
 
-    func resolve(header: [String], problems: ProblemLog, line: Int) -> Bool {
+    mutating func resolve(header: [String], problems: ProblemLog, line: Int) -> Bool {
         guard let columnName else { return fixed != nil }
         guard let i = header.firstIndex(of: columnName) else {
             problems.add(line: line, column: columnName, "as_of column is not in the header")
@@ -116,7 +117,7 @@ final class AsOfResolver {
 
     /// The as-of index for a row, or nil after logging a problem.
     @inline(__always)
-    func index(for row: CSVRow, problems: ProblemLog) -> Int? {
+    mutating func index(for row: CSVRow, problems: ProblemLog) -> Int? {
         guard columnIndex >= 0 else { return 0 }
         let field = row.field(columnIndex)
         if lastIndex >= 0, field.count == lastBytes.count,
@@ -170,11 +171,11 @@ func rejectIdentifierColumns(_ header: [String], privacy: PrivacySettings, line:
 }
 
 /// `wide`: each row is one label set; each value column is a metric.
-final class WideProcessor: ShapeProcessor {
+struct WideProcessor: ShapeProcessor {
     let labels: [LabelColumn]
     let values: [ValueColumn]
     let privacy: PrivacySettings
-    let asOf: AsOfResolver
+    var asOf: AsOfResolver
     let problems: ProblemLog
     private var labelIndices: [Int] = []
     private var valueIndices: [(metric: String, column: String, index: Int)] = []
@@ -196,7 +197,7 @@ final class WideProcessor: ShapeProcessor {
         self.problems = problems
     }
 
-    func header(_ names: [String], line: Int) -> Bool {
+    mutating func header(_ names: [String], line: Int) -> Bool {
         headerCount = names.count
         var ok = rejectIdentifierColumns(names, privacy: privacy, line: line, problems: problems)
         if let idx = resolveColumns(labels.map(\.column), in: names, line: line, problems: problems, role: "label") {
@@ -217,7 +218,7 @@ final class WideProcessor: ShapeProcessor {
         return asOf.resolve(header: names, problems: problems, line: line) && ok
     }
 
-    func row(_ row: CSVRow) {
+    mutating func row(_ row: CSVRow) {
         guard row.count == headerCount else {
             problems.add(line: row.line, "expected \(headerCount) fields, found \(row.count)")
             return
@@ -246,12 +247,12 @@ final class WideProcessor: ShapeProcessor {
 }
 
 /// `long`: a metric column and a value column, plus labels.
-final class LongProcessor: ShapeProcessor {
+struct LongProcessor: ShapeProcessor {
     let labels: [LabelColumn]
     let metricColumn: String
     let valueColumn: String
     let privacy: PrivacySettings
-    let asOf: AsOfResolver
+    var asOf: AsOfResolver
     let problems: ProblemLog
     private var labelIndices: [Int] = []
     private var metricIndex = 0
@@ -270,7 +271,7 @@ final class LongProcessor: ShapeProcessor {
         self.problems = problems
     }
 
-    func header(_ names: [String], line: Int) -> Bool {
+    mutating func header(_ names: [String], line: Int) -> Bool {
         headerCount = names.count
         var ok = rejectIdentifierColumns(names, privacy: privacy, line: line, problems: problems)
         if let idx = resolveColumns(labels.map(\.column), in: names, line: line, problems: problems, role: "label") {
@@ -285,7 +286,7 @@ final class LongProcessor: ShapeProcessor {
         return asOf.resolve(header: names, problems: problems, line: line) && ok
     }
 
-    func row(_ row: CSVRow) {
+    mutating func row(_ row: CSVRow) {
         guard row.count == headerCount else {
             problems.add(line: row.line, "expected \(headerCount) fields, found \(row.count)")
             return

@@ -1,0 +1,21 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Benchmarks live in their own package so `make test` never builds them; `make bench` does (release).
+let package = Package(
+    name: "tidemark-benchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "tidemark", path: ".."),
+        // A CSV library, measured on the same file to justify (or not) the hand-written parser.
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+    ],
+    targets: [
+        .executableTarget(name: "reader-bench", dependencies: [
+            .product(name: "TidemarkIngest", package: "tidemark"),
+            .product(name: "TidemarkCore", package: "tidemark"),
+            .product(name: "CSV", package: "CSV.swift"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)
