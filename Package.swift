@@ -36,7 +36,7 @@ let package = Package(
             "TidemarkCore",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "TidemarkIngest", dependencies: ["TidemarkCore", "TidemarkCrypto"]),
+        .target(name: "TidemarkIngest", dependencies: ["TidemarkCore", "TidemarkCrypto", "TidemarkCurl"]),
         .executableTarget(name: "tidemark", dependencies: [
             "TidemarkCore", "TidemarkConfig", "TidemarkCurl", "TidemarkCrypto", "TidemarkIngest",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -44,7 +44,8 @@ let package = Package(
 
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore", "TidemarkCrypto"]),
         .testTarget(name: "TidemarkConfigTests", dependencies: ["TidemarkConfig", "TidemarkCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore"]),
+        .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore"],
+                    exclude: ["Fixtures"]),
         // Runs the real `tidemark` binary as a subprocess; depending on it makes `swift test` build it.
         .testTarget(name: "EndToEndTests", dependencies: ["tidemark"]),
     ],
