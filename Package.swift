@@ -42,12 +42,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .target(name: "TidemarkTestSupport", path: "Tests/TidemarkTestSupport"),
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore", "TidemarkCrypto"]),
-        .testTarget(name: "TidemarkConfigTests", dependencies: ["TidemarkConfig", "TidemarkCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore"],
+        .testTarget(name: "TidemarkConfigTests", dependencies: ["TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"],
                     exclude: ["Fixtures"]),
         // Runs the real `tidemark` binary as a subprocess; depending on it makes `swift test` build it.
-        .testTarget(name: "EndToEndTests", dependencies: ["tidemark"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["tidemark", "TidemarkTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

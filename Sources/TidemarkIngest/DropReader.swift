@@ -94,15 +94,17 @@ public struct DropReader: Sendable {
         var rowCount = 0
         var tooLarge = declaredSize > source.maxBytes
 
-        // A bounded reader: counts and hashes every byte, and stops parsing past max_bytes.
-        func hashRemaining() throws {
+        /// Reads to the end, hashing and counting every byte; `keep` sees each chunk (JSON keeps them).
+        func drain(keep: (UnsafeRawBufferPointer) -> Void = { _ in }) throws {
             let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
             defer { chunk.deallocate() }
             while true {
                 let n = try readInto(chunk)
                 if n == 0 { break }
-                hasher.update(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+                let bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<n])
+                hasher.update(bytes)
                 byteCount += n
+                keep(bytes)
             }
         }
 
@@ -112,23 +114,17 @@ public struct DropReader: Sendable {
         func run<P: ShapeProcessor>(_ processor: inout P) {
             do {
                 if tooLarge {
-                    try hashRemaining()
+                    try drain()
                 } else {
                     switch source.format(forFileName: fileName) {
                     case .csv:
                         rowCount = try readCSV(processor: &processor, problems: problems, readInto: readInto,
                                                hasher: hasher, byteCount: &byteCount, tooLarge: &tooLarge)
-                        if tooLarge { try hashRemaining() }
+                        if tooLarge { try drain() }
                     case .json:
                         var all: [UInt8] = []
-                        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-                        defer { chunk.deallocate() }
-                        while true {
-                            let n = try readInto(chunk)
-                            if n == 0 { break }
-                            hasher.update(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
-                            byteCount += n
-                            if byteCount > source.maxBytes { tooLarge = true } else { all.append(contentsOf: chunk[0..<n]) }
+                        try drain { bytes in
+                            if byteCount > source.maxBytes { tooLarge = true } else { all.append(contentsOf: bytes) }
                         }
                         if !tooLarge {
                             rowCount = JSONRows.feed(all, rowsPath: source.json.rowsPath, to: &processor, problems: problems)

@@ -170,6 +170,30 @@ func rejectIdentifierColumns(_ header: [String], privacy: PrivacySettings, line:
     return ok
 }
 
+/// Observations of a `wide` or `long` drop, refusing a second value for the same series and as-of.
+struct SeriesRecorder {
+    struct SeriesAt: Hashable {
+        let metric: String
+        let labels: Labels
+        let asOf: Int
+    }
+
+    private(set) var observations: [Observation] = []
+    private var firstLine: [SeriesAt: Int] = [:]
+
+    mutating func record(metric: String, labels: Labels, value: Double, asOfIndex: Int, asOf: AsOfResolver,
+                         line: Int, column: String, problems: ProblemLog) {
+        let key = SeriesAt(metric: metric, labels: labels, asOf: asOfIndex)
+        if let first = firstLine[key] {
+            problems.add(line: line, column: column,
+                         "a second value for \(metric)\(labels) as of \(asOf.asOf(asOfIndex)) (first on line \(first))")
+            return
+        }
+        firstLine[key] = line
+        observations.append(Observation(metric: metric, labels: labels, value: value, asOf: asOf.asOf(asOfIndex)))
+    }
+}
+
 /// `wide`: each row is one label set; each value column is a metric.
 struct WideProcessor: ShapeProcessor {
     let labels: [LabelColumn]
@@ -180,14 +204,7 @@ struct WideProcessor: ShapeProcessor {
     private var labelIndices: [Int] = []
     private var valueIndices: [(metric: String, column: String, index: Int)] = []
     private var headerCount = 0
-    private var result: [Observation] = []
-    private var seen: [SeriesAt: Int] = [:]
-
-    struct SeriesAt: Hashable {
-        let metric: String
-        let labels: Labels
-        let asOf: Int
-    }
+    private var recorder = SeriesRecorder()
 
     init(labels: [LabelColumn], values: [ValueColumn], privacy: PrivacySettings, asOf: AsOfResolver, problems: ProblemLog) {
         self.labels = labels
@@ -232,18 +249,12 @@ struct WideProcessor: ShapeProcessor {
                 problems.add(line: row.line, column: v.column, "not a number: \(describeField(field))")
                 continue
             }
-            let key = SeriesAt(metric: v.metric, labels: labelSet, asOf: asOfIndex)
-            if let first = seen[key] {
-                problems.add(line: row.line, column: v.column,
-                             "a second value for \(v.metric)\(labelSet) as of \(asOf.asOf(asOfIndex)) (first on line \(first))")
-                continue
-            }
-            seen[key] = row.line
-            result.append(Observation(metric: v.metric, labels: labelSet, value: value, asOf: asOf.asOf(asOfIndex)))
+            recorder.record(metric: v.metric, labels: labelSet, value: value, asOfIndex: asOfIndex, asOf: asOf,
+                            line: row.line, column: v.column, problems: problems)
         }
     }
 
-    func observations() -> [Observation] { result }
+    func observations() -> [Observation] { recorder.observations }
 }
 
 /// `long`: a metric column and a value column, plus labels.
@@ -258,8 +269,7 @@ struct LongProcessor: ShapeProcessor {
     private var metricIndex = 0
     private var valueIndex = 0
     private var headerCount = 0
-    private var result: [Observation] = []
-    private var seen: [WideProcessor.SeriesAt: Int] = [:]
+    private var recorder = SeriesRecorder()
 
     init(labels: [LabelColumn], metricColumn: String, valueColumn: String, privacy: PrivacySettings,
          asOf: AsOfResolver, problems: ProblemLog) {
@@ -304,17 +314,11 @@ struct LongProcessor: ShapeProcessor {
             return
         }
         let labelSet = Labels(zip(labels, labelIndices).map { ($0.label, row.string($1)) })
-        let key = WideProcessor.SeriesAt(metric: metric, labels: labelSet, asOf: asOfIndex)
-        if let first = seen[key] {
-            problems.add(line: row.line, column: valueColumn,
-                         "a second value for \(metric)\(labelSet) as of \(asOf.asOf(asOfIndex)) (first on line \(first))")
-            return
-        }
-        seen[key] = row.line
-        result.append(Observation(metric: metric, labels: labelSet, value: value, asOf: asOf.asOf(asOfIndex)))
+        recorder.record(metric: metric, labels: labelSet, value: value, asOfIndex: asOfIndex, asOf: asOf,
+                        line: row.line, column: valueColumn, problems: problems)
     }
 
-    func observations() -> [Observation] { result }
+    func observations() -> [Observation] { recorder.observations }
 }
 
 @inline(__always)

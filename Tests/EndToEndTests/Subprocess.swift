@@ -1,11 +1,5 @@
 import Foundation
-
-/// The repository root, from this file's location (Tests/EndToEndTests/Subprocess.swift).
-let repositoryRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
+@_exported import TidemarkTestSupport
 
 /// The `tidemark` binary under test: `$TIDEMARK_BIN`, else the debug build `swift test` just made.
 let tidemarkBinary: String = {
@@ -43,25 +37,3 @@ func runTidemark(_ arguments: [String], environment: [String: String] = [:], dir
                      stderr: String(decoding: stderrData, as: UTF8.self))
 }
 
-/// A real temporary directory, removed when the value goes away.
-final class TemporaryDirectory {
-    let path: String
-
-    init() {
-        var template = Array((NSTemporaryDirectory() + "tidemark-e2e-XXXXXX").utf8CString)
-        let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(result != nil, "mkdtemp failed")
-        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    @discardableResult
-    func write(_ name: String, _ contents: String, mode: Int = 0o600) -> String {
-        let full = (path as NSString).appendingPathComponent(name)
-        try? FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                 withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: full, contents: Data(contents.utf8), attributes: [.posixPermissions: mode])
-        return full
-    }
-}

@@ -23,22 +23,7 @@ final class Arrivals: Sendable {
     }
 }
 
-final class TempDir {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "tidemark-watch-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-    /// Writes in place with open(2)/write(2): Foundation's createFile renames a temp file into place,
-    /// which inotify (rightly) reports as a completed move.
-    func write(_ name: String, _ text: String) {
-        let fd = open(path + "/" + name, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        precondition(fd >= 0)
-        _ = Array(text.utf8).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-    }
-}
+typealias TempDir = TemporaryDirectory
 
 func makeWatcher(_ dir: String, settle: Int64 = 300, pattern: String = "*.csv", follow: Bool = false, arrivals: Arrivals,
                  queue: DispatchQueue = DispatchQueue(label: "test.watch")) -> DirectoryWatcher {

@@ -3,12 +3,7 @@ import Testing
 import TidemarkConfig
 import TidemarkCore
 @testable import TidemarkIngest
-
-let repositoryRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
+@_exported import TidemarkTestSupport
 
 let samples = repositoryRoot + "/Config/samples"
 
