@@ -150,6 +150,7 @@ final class ConfigBuilder {
 
         for kind in ["source", "rule", "receiver"] { checkUnique(kind) }
         checkMetricNames(sources: sources, derive: derive)
+        checkMetricReferences(sources: sources, derive: derive, rules: rules)
 
         return Configuration(path: path, timezone: timezone, stateDirectory: stateDirectory, retention: retention,
                              privacy: privacy, control: control, sources: sources, derive: derive, rules: rules,
@@ -585,8 +586,18 @@ final class ConfigBuilder {
         }
         let exprNode = r.required(f, "expr")
         let expr = exprNode.flatMap { r.nonEmptyString($0) }
-        guard let metric, let expr else { return nil }
-        return DerivedMetricConfig(metric: metric, expr: expr, exprPosition: exprNode?.position)
+        guard let metric, let expr, let exprNode, parseExpression(expr, at: exprNode) != nil else { return nil }
+        return DerivedMetricConfig(metric: metric, expr: expr, exprPosition: exprNode.position)
+    }
+
+    /// Parses an expression, reporting a syntax error with its column (`expr:14: expected ')'`).
+    func parseExpression(_ text: String, at v: Located) -> MetricExpression? {
+        do {
+            return try MetricExpression.parse(text)
+        } catch {
+            r.sink.error(v.position, v.path, error.description)
+            return nil
+        }
     }
 
     static let ruleKeys = ["name", "expr", "warn", "crit", "clear", "for", "labels", "summary", "description", "runbook"]
@@ -604,7 +615,8 @@ final class ConfigBuilder {
         }
         if let name { positions.rules[name] = (f.position, f.path); positions.declare("rule", name, f.position, f.path) }
         let exprNode = r.required(f, "expr")
-        let expr = exprNode.flatMap { r.nonEmptyString($0) }
+        var expr = exprNode.flatMap { r.nonEmptyString($0) }
+        if let text = expr, let exprNode, parseExpression(text, at: exprNode) == nil { expr = nil }
         let warn = f["warn"].flatMap { r.isNull($0) ? nil : r.threshold($0) }
         let crit = f["crit"].flatMap { r.isNull($0) ? nil : r.threshold($0) }
         let clear = f["clear"].flatMap { r.isNull($0) ? nil : r.threshold($0) }
@@ -896,6 +908,48 @@ final class ConfigBuilder {
             }
             if !derived.insert(d.metric).inserted {
                 r.sink.error(d.exprPosition, "derive", "derived metric \"\(d.metric)\" is defined twice")
+            }
+        }
+    }
+
+    /// Every metric an expression reads must come from a source or an earlier derive. A `long` source can
+    /// produce any name, so with one configured an unknown name is only a warning.
+    func checkMetricReferences(sources: [SourceConfig], derive: [DerivedMetricConfig], rules: [RuleConfig]) {
+        var observed: Set<String> = []
+        var hasLong = false
+        for s in sources {
+            switch s.shape {
+            case .wide(_, let values): observed.formUnion(values.map(\.metric))
+            case .records(let aggs): observed.formUnion(aggs.map(\.metric))
+            case .long: hasLong = true
+            }
+        }
+        let allDerived = Set(derive.map(\.metric))
+        func report(_ name: String, at position: SourcePosition?, path: String, known: Set<String>) {
+            var message = "unknown metric \"\(name)\": no source or derive produces it"
+            if let guess = closestMatch(to: name, in: Array(known)) { message += "; did you mean \"\(guess)\"?" }
+            if hasLong {
+                r.sink.warning(position, path, message + " (unless a long source does)")
+            } else {
+                r.sink.error(position, path, message)
+            }
+        }
+        var available = observed
+        for (i, d) in derive.enumerated() {
+            for name in (d.expression?.metricNames ?? []).sorted() where !available.contains(name) {
+                if allDerived.contains(name) {
+                    r.sink.error(d.exprPosition, "derive[\(i)].expr",
+                                 "\"\(name)\" is derived later in the list; derive it before \"\(d.metric)\"")
+                } else {
+                    report(name, at: d.exprPosition, path: "derive[\(i)].expr", known: available)
+                }
+            }
+            available.insert(d.metric)
+        }
+        for (i, rule) in rules.enumerated() {
+            for name in (rule.expression?.metricNames ?? []).sorted() where !available.contains(name) {
+                report(name, at: rule.exprPosition, path: positions.rules[rule.name].map { "\($0.1).expr" } ?? "rules[\(i)].expr",
+                       known: available)
             }
         }
     }

@@ -313,6 +313,9 @@ import TidemarkCore
               - { name: r, expr: x, warn: "> 1", labels: { severity: high } }
               - { name: r, expr: x, warn: "> 1" }
             \(minimalReceivers)
+            
+            sources:
+              - { name: s, directory: /tmp, values: [x, caseload] }
             """)
         #expect(loaded.errorLines == [
             #"2:48: rules[0].labels.severity: label "severity" is set by tidemark and cannot be overridden"#,
@@ -332,11 +335,16 @@ import TidemarkCore
               - { name: spare, console: {} }
             routes:
               - { match: { severity: critical }, receivers: [pager] }
+            
+            sources:
+              - { name: s, directory: /tmp, values: [x, caseload] }
             """)
         #expect(loaded.errorLines == [])
         #expect(loaded.warningLines == [
             #"3:5: rules[1]: rule "quiet" is not sent anywhere at warning level: no route matches it"#,
             #"6:5: receivers[1]: receiver "spare" is not used by any route"#,
+            "0:0: routes: built-in alert source_stale is not sent anywhere: no route matches it",
+            "0:0: routes: built-in alert drop_rejected is not sent anywhere: no route matches it",
         ])
     }
 
@@ -348,7 +356,11 @@ import TidemarkCore
               - { name: north, console: {} }
             routes:
               - { match: { team: North }, receivers: [north] }
+            
+            sources:
+              - { name: s, directory: /tmp, values: [x, caseload] }
             """)
+        #expect(loaded.errorLines == [])
         #expect(loaded.warningLines == [])
     }
 }
@@ -404,5 +416,64 @@ import TidemarkCore
             """, prepare: { $0.write("url", "ftp://host/secret-token-path\n") })
         #expect(loaded.errorLines == [#"3:26: receivers[0].webhook.url_file: URL scheme must be http or https, got "ftp""#])
         #expect(!loaded.errors.map(\.description).joined().contains("secret-token-path"))
+    }
+}
+
+@Suite struct ExpressionCheckTests {
+    let sources = """
+        sources:
+          - name: caseloads
+            directory: /tmp
+            aggregate: [{ metric: caseload, op: count, by: [team] }]
+        """
+
+    @Test func syntaxErrorNamesTheExpressionColumn() {
+        let loaded = load("""
+            \(sources)
+            rules:
+              - name: r
+                expr: "sum by (team (caseload)"
+                warn: "> 1"
+            \(minimalReceivers)
+            """)
+        #expect(loaded.errorLines == [#"7:11: rules[0].expr: expr:14: expected ')', found '('"#])
+    }
+
+    @Test func unknownMetricIsAnErrorWithSuggestion() {
+        let loaded = load("""
+            \(sources)
+            derive:
+              - { metric: per_team, expr: 'sum by (team) (caseloads)' }
+            rules:
+              - { name: r, expr: per_tem, warn: "> 1" }
+            \(minimalReceivers)
+            """)
+        #expect(loaded.errorLines == [
+            #"6:31: derive[0].expr: unknown metric "caseloads": no source or derive produces it; did you mean "caseload"?"#,
+            #"8:22: rules[0].expr: unknown metric "per_tem": no source or derive produces it; did you mean "per_team"?"#,
+        ])
+    }
+
+    @Test func deriveMustComeAfterWhatItReads() {
+        let loaded = load("""
+            \(sources)
+            derive:
+              - { metric: doubled, expr: 'total * 2' }
+              - { metric: total, expr: 'sum(caseload)' }
+            \(minimalReceivers)
+            """)
+        #expect(loaded.errorLines == [#"6:30: derive[0].expr: "total" is derived later in the list; derive it before "doubled""#])
+    }
+
+    @Test func longSourceTurnsUnknownMetricsIntoWarnings() {
+        let loaded = load("""
+            sources:
+              - { name: api, url: "https://x.example/a.json", format: json, shape: long }
+            rules:
+              - { name: r, expr: cpp_count, warn: "> 1" }
+            \(minimalReceivers)
+            """)
+        #expect(loaded.errorLines == [])
+        #expect(loaded.warningLines == [#"4:22: rules[0].expr: unknown metric "cpp_count": no source or derive produces it (unless a long source does)"#])
     }
 }

@@ -24,7 +24,7 @@ let fixture = MemorySeriesSource([
 
 /// Evaluates and returns `labels → value`, rendering labels as `{…}` for readable tables.
 func eval(_ text: String) throws -> [String: Double] {
-    let e = try Expression.parse(text)
+    let e = try MetricExpression.parse(text)
     switch e.evaluate(fixture) {
     case .scalar(let v): return ["scalar": v]
     case .vector(let v):
@@ -79,8 +79,8 @@ func eval(_ text: String) throws -> [String: Double] {
     @Test func derivedMetricsSeeEarlierDerivesAndKeepAsOf() throws {
         var source = MemorySeriesSource([obs("vacancy_fte", ["team": "N"], 1.5, 28), obs("perm_filled_fte", ["team": "N"], 6.5, 28)])
         let derived = computeDerived([
-            ("vacancy_rate", try Expression.parse("100 * vacancy_fte / (vacancy_fte + perm_filled_fte)")),
-            ("vacancy_rate_x2", try Expression.parse("vacancy_rate * 2")),
+            ("vacancy_rate", try MetricExpression.parse("100 * vacancy_fte / (vacancy_fte + perm_filled_fte)")),
+            ("vacancy_rate_x2", try MetricExpression.parse("vacancy_rate * 2")),
         ], into: &source)
         #expect(derived.map(\.metric) == ["vacancy_rate", "vacancy_rate_x2"])
         #expect(derived[0].value == 18.75)
@@ -90,7 +90,7 @@ func eval(_ text: String) throws -> [String: Double] {
 
     @Test func verdictsPickTheHighestLevelAndItsThreshold() throws {
         let rule = RuleConfig(name: "caseload_high", expr: "caseload", warn: Threshold.parse("> 18"), crit: Threshold.parse("> 22"))
-        let verdicts = rule.verdicts(try Expression.parse("caseload"), source: fixture)
+        let verdicts = rule.verdicts(try MetricExpression.parse("caseload"), source: fixture)
         let byWorker = Dictionary(uniqueKeysWithValues: verdicts.map { ($0.labels["worker_id"]!, $0) })
         #expect(byWorker["W1"]?.level == .warning && byWorker["W1"]?.threshold?.description == "> 18")
         #expect(byWorker["W2"]?.level == .ok && byWorker["W2"]?.threshold == nil)
@@ -98,7 +98,7 @@ func eval(_ text: String) throws -> [String: Double] {
     }
 
     @Test func metricNamesAreCollected() throws {
-        #expect(try Expression.parse("sum by (team) (open_cases) / max(fte) + pct_change(cpp[28d])").metricNames == ["open_cases", "fte", "cpp"])
+        #expect(try MetricExpression.parse("sum by (team) (open_cases) / max(fte) + pct_change(cpp[28d])").metricNames == ["open_cases", "fte", "cpp"])
     }
 }
 
@@ -123,7 +123,7 @@ func eval(_ text: String) throws -> [String: Double] {
     ] as [(String, Int, String)])
     func reportsTheColumn(text: String, column: Int, message: String) {
         do {
-            _ = try Expression.parse(text)
+            _ = try MetricExpression.parse(text)
             Issue.record("parsed: \(text)")
         } catch {
             #expect(error.column == column, "\(text): \(error)")

@@ -89,11 +89,14 @@ public struct DerivedMetricConfig: Sendable, Hashable {
     public var expr: String
     /// Where `expr` starts in the file, so expression errors can point at the column.
     public var exprPosition: SourcePosition?
+    /// `expr` parsed; the loader always sets it for a valid config.
+    public var expression: MetricExpression?
 
-    public init(metric: String, expr: String, exprPosition: SourcePosition? = nil) {
+    public init(metric: String, expr: String, exprPosition: SourcePosition? = nil, expression: MetricExpression? = nil) {
         self.metric = metric
         self.expr = expr
         self.exprPosition = exprPosition
+        self.expression = expression ?? (try? MetricExpression.parse(expr))
     }
 }
 
@@ -115,6 +118,8 @@ public struct RuleConfig: Sendable, Hashable {
     public var name: String
     public var expr: String
     public var exprPosition: SourcePosition?
+    /// `expr` parsed; the loader always sets it for a valid config.
+    public var expression: MetricExpression?
     public var warn: Threshold?
     public var crit: Threshold?
     public var clear: Threshold?
@@ -132,6 +137,7 @@ public struct RuleConfig: Sendable, Hashable {
         self.name = name
         self.expr = expr
         self.exprPosition = exprPosition
+        self.expression = try? MetricExpression.parse(expr)
         self.warn = warn
         self.crit = crit
         self.clear = clear

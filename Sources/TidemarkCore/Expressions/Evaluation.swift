@@ -61,7 +61,7 @@ public enum ExpressionValue: Sendable, Equatable {
     }
 }
 
-extension Expression {
+extension MetricExpression {
     /// Evaluates against the source's latest values (and history, for time functions). Never produces
     /// infinity or NaN: division by zero and undefined results drop the series.
     public func evaluate(_ source: some SeriesSource) -> ExpressionValue {
@@ -220,7 +220,7 @@ public struct Verdict: Sendable, Hashable {
 
 extension RuleConfig {
     /// The instantaneous level of each series the parsed expression yields.
-    public func verdicts(_ expression: Expression, source: some SeriesSource) -> [Verdict] {
+    public func verdicts(_ expression: MetricExpression, source: some SeriesSource) -> [Verdict] {
         let samples: [Sample]
         switch expression.evaluate(source) {
         case .scalar(let v): samples = [Sample(labels: .empty, value: v, asOf: AsOf(seconds: 0, hasTime: false))]
@@ -240,7 +240,7 @@ extension RuleConfig {
 
 /// Derived metrics, in config order, each computed from the latest values of its inputs and added to the
 /// source so later derives and rules see it. Returns the new observations.
-public func computeDerived(_ derive: [(metric: String, expression: Expression)],
+public func computeDerived(_ derive: [(metric: String, expression: MetricExpression)],
                            into source: inout MemorySeriesSource) -> [Observation] {
     var out: [Observation] = []
     for d in derive {

@@ -49,13 +49,13 @@ struct AnchoredRegex: @unchecked Sendable {
 }
 
 /// The parsed form of an expression (SPEC §5).
-public indirect enum Expression: Sendable, Hashable {
+public indirect enum MetricExpression: Sendable, Hashable {
     case number(Double)
     case selector(metric: String?, matchers: [LabelMatcher])
-    case negate(Expression)
-    case binary(BinaryOperator, Expression, Expression)
-    case compare(ComparisonOperator, Expression, Expression)
-    case aggregate(AggregateFunction, grouping: Grouping, Expression)
+    case negate(MetricExpression)
+    case binary(BinaryOperator, MetricExpression, MetricExpression)
+    case compare(ComparisonOperator, MetricExpression, MetricExpression)
+    case aggregate(AggregateFunction, grouping: Grouping, MetricExpression)
     case timeFunction(TimeFunction, metric: String?, matchers: [LabelMatcher], range: TimeSpan?)
 
     public enum BinaryOperator: String, Sendable { case add = "+", subtract = "-", multiply = "*", divide = "/" }
@@ -81,7 +81,7 @@ public indirect enum Expression: Sendable, Hashable {
     }
 
     /// Parses expression text; errors carry the column.
-    public static func parse(_ text: String) throws(ExpressionError) -> Expression {
+    public static func parse(_ text: String) throws(ExpressionError) -> MetricExpression {
         var parser = ExpressionParser(text)
         return try parser.parseAll()
     }
@@ -107,7 +107,7 @@ struct ExpressionParser {
 
     init(_ text: String) { chars = Array(text) }
 
-    mutating func parseAll() throws(ExpressionError) -> Expression {
+    mutating func parseAll() throws(ExpressionError) -> MetricExpression {
         try advance()
         if token == .end { throw ExpressionError(column: 1, message: "empty expression") }
         let e = try parseComparison()
@@ -202,7 +202,7 @@ struct ExpressionParser {
 
     // MARK: grammar
 
-    private mutating func parseComparison() throws(ExpressionError) -> Expression {
+    private mutating func parseComparison() throws(ExpressionError) -> MetricExpression {
         let left = try parseAdditive()
         if case .symbol(let s) = token, let op = ComparisonOperator(rawValue: s) {
             try advance()
@@ -215,7 +215,7 @@ struct ExpressionParser {
         return left
     }
 
-    private mutating func parseAdditive() throws(ExpressionError) -> Expression {
+    private mutating func parseAdditive() throws(ExpressionError) -> MetricExpression {
         var left = try parseMultiplicative()
         while case .symbol(let s) = token, s == "+" || s == "-" {
             try advance()
@@ -224,7 +224,7 @@ struct ExpressionParser {
         return left
     }
 
-    private mutating func parseMultiplicative() throws(ExpressionError) -> Expression {
+    private mutating func parseMultiplicative() throws(ExpressionError) -> MetricExpression {
         var left = try parseUnary()
         while case .symbol(let s) = token, s == "*" || s == "/" {
             try advance()
@@ -233,7 +233,7 @@ struct ExpressionParser {
         return left
     }
 
-    private mutating func parseUnary() throws(ExpressionError) -> Expression {
+    private mutating func parseUnary() throws(ExpressionError) -> MetricExpression {
         if token == .symbol("-") {
             try advance()
             let inner = try parseUnary()
@@ -247,7 +247,7 @@ struct ExpressionParser {
         return try parsePrimary()
     }
 
-    private mutating func parsePrimary() throws(ExpressionError) -> Expression {
+    private mutating func parsePrimary() throws(ExpressionError) -> MetricExpression {
         switch token {
         case .number(let n):
             try advance()
@@ -262,10 +262,10 @@ struct ExpressionParser {
         case .identifier(let name):
             let nameColumn = tokenColumn
             try advance()
-            if let agg = Expression.AggregateFunction(rawValue: name), token == .symbol("(") || isGroupingKeyword {
+            if let agg = MetricExpression.AggregateFunction(rawValue: name), token == .symbol("(") || isGroupingKeyword {
                 return try parseAggregation(agg)
             }
-            if let fn = Expression.TimeFunction(rawValue: name), token == .symbol("(") {
+            if let fn = MetricExpression.TimeFunction(rawValue: name), token == .symbol("(") {
                 return try parseTimeFunction(fn, column: nameColumn)
             }
             if token == .symbol("(") {
@@ -284,7 +284,7 @@ struct ExpressionParser {
 
     private var isGroupingKeyword: Bool { token == .identifier("by") || token == .identifier("without") }
 
-    private mutating func parseGrouping() throws(ExpressionError) -> Expression.Grouping {
+    private mutating func parseGrouping() throws(ExpressionError) -> MetricExpression.Grouping {
         guard case .identifier(let keyword) = token, keyword == "by" || keyword == "without" else { return .all }
         try advance()
         try expect("(")
@@ -298,7 +298,7 @@ struct ExpressionParser {
         return keyword == "by" ? .by(labels) : .without(labels)
     }
 
-    private mutating func parseAggregation(_ agg: Expression.AggregateFunction) throws(ExpressionError) -> Expression {
+    private mutating func parseAggregation(_ agg: MetricExpression.AggregateFunction) throws(ExpressionError) -> MetricExpression {
         var grouping = try parseGrouping()
         try expect("(")
         let inner = try parseComparison()
@@ -307,7 +307,7 @@ struct ExpressionParser {
         return .aggregate(agg, grouping: grouping, inner)
     }
 
-    private mutating func parseTimeFunction(_ fn: Expression.TimeFunction, column: Int) throws(ExpressionError) -> Expression {
+    private mutating func parseTimeFunction(_ fn: MetricExpression.TimeFunction, column: Int) throws(ExpressionError) -> MetricExpression {
         try expect("(")
         guard case .identifier(let metric) = token else { throw unexpected("a metric name") }
         try advance()
