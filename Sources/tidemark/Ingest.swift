@@ -40,19 +40,41 @@ struct Ingest: ParsableCommand {
             throw ExitCode(1)
         }
         let drop = DropReader(source: sourceConfig, privacy: loaded.configuration.privacy).read(path: file)
+        let judged = DryRun(drop: drop, configuration: loaded.configuration)
         if json {
-            print(IngestReport.json(drop, file: file).pretty())
+            print(IngestReport.json(judged, file: file).pretty())
         } else {
-            print(IngestReport.text(drop, file: file), terminator: "")
+            print(IngestReport.text(judged, file: file), terminator: "")
         }
         if !drop.accepted { throw ExitCode(1) }
     }
 }
 
+/// A drop judged on its own: derived metrics and every rule's verdict over the file's observations only
+/// (time functions see only the history inside the file).
+struct DryRun {
+    let drop: ParsedDrop
+    let derived: [Observation]
+    let verdicts: [Verdict]
+
+    init(drop: ParsedDrop, configuration: Configuration) {
+        self.drop = drop
+        guard drop.accepted else {
+            derived = []
+            verdicts = []
+            return
+        }
+        var source = MemorySeriesSource(drop.observations)
+        derived = computeDerived(configuration.derive.compactMap { d in d.expression.map { (d.metric, $0) } }, into: &source)
+        verdicts = configuration.rules.flatMap { rule in rule.expression.map { rule.verdicts($0, source: source) } ?? [] }
+    }
+}
+
 /// Renders a dry run for people and for programs.
 enum IngestReport {
-    static func json(_ d: ParsedDrop, file: String) -> JSON {
-        .object([
+    static func json(_ run: DryRun, file: String) -> JSON {
+        let d = run.drop
+        return .object([
             ("source", .string(d.source)),
             ("file", .string(file)),
             ("sha256", .string(d.sha256)),
@@ -60,9 +82,14 @@ enum IngestReport {
             ("errors", .array(d.errorLines.map(JSON.string))),
             ("warnings", .array(d.warnings.map(JSON.string))),
             ("observations", .array(d.observations.map(observation))),
-            ("derived", .array([])),
-            ("verdicts", .array([])),
+            ("derived", .array(run.derived.map(observation))),
+            ("verdicts", .array(run.verdicts.map(verdict))),
         ])
+    }
+
+    static func verdict(_ v: Verdict) -> JSON {
+        .object([("rule", .string(v.rule)), ("labels", v.labels.json), ("value", .number(v.value)),
+                 ("level", .string(v.level.rawValue)), ("threshold", .optional(v.threshold?.description))])
     }
 
     static func observation(_ o: Observation) -> JSON {
@@ -70,7 +97,8 @@ enum IngestReport {
                  ("as_of", .string(o.asOf.description))])
     }
 
-    static func text(_ d: ParsedDrop, file: String) -> String {
+    static func text(_ run: DryRun, file: String) -> String {
+        let d = run.drop
         var out = ""
         let size = d.byteCount >= 1 << 20 ? String(format: "%.1f MiB", Double(d.byteCount) / 1_048_576) : "\(d.byteCount) bytes"
         out += "\(file): \(d.accepted ? "accepted" : "REJECTED") by source \(d.source)\n"
@@ -86,6 +114,23 @@ enum IngestReport {
             [o.metric, o.labels.isEmpty ? "" : o.labels.description, formatNumber(o.value), o.asOf.description]
         }
         out += Table(headers: ["METRIC", "LABELS", "VALUE", "AS OF"], rows: rows, rightAligned: [2]).render()
+        if !run.derived.isEmpty {
+            out += "\nderived (from this file alone)\n"
+            out += Table(headers: ["METRIC", "LABELS", "VALUE", "AS OF"], rows: run.derived.map { o in
+                [o.metric, o.labels.isEmpty ? "" : o.labels.description, formatNumber(o.value), o.asOf.description]
+            }, rightAligned: [2]).render()
+        }
+        if !run.verdicts.isEmpty {
+            let red = run.verdicts.filter { $0.level == .critical }, amber = run.verdicts.filter { $0.level == .warning }
+            out += "\nverdicts: \(run.verdicts.count) series judged: \(red.count) Red, \(amber.count) Amber, "
+                + "\(run.verdicts.count - red.count - amber.count) ok\n"
+            if !(red + amber).isEmpty {
+                out += Table(headers: ["RULE", "LABELS", "VALUE", "LEVEL", "THRESHOLD"], rows: (red + amber).map { v in
+                    [v.rule, v.labels.isEmpty ? "" : v.labels.description, formatNumber(v.value),
+                     v.level == .critical ? "Red" : "Amber", v.threshold?.description ?? ""]
+                }, rightAligned: [2]).render()
+            }
+        }
         return out
     }
 }

@@ -30,6 +30,32 @@ import Testing
         #expect(south["as_of"] as? String == "2025-03-24")
     }
 
+    @Test func verdictsAndDerivedValuesJudgeTheFileAlone() throws {
+        let r = try runTidemark(["ingest", samples + "/caseloads/caseload_extract_999_2025-03-24.csv", "--source", "caseloads",
+                                 "--config", config, "--json"])
+        #expect(r.status == 0, "\(r.output)")
+        let json = try parse(r.stdout)
+        let verdicts = try #require(json["verdicts"] as? [[String: Any]])
+        let flagged = verdicts.filter { $0["level"] as? String != "ok" }
+        #expect(flagged.count == 2)
+        let amber = try #require(flagged.first { $0["rule"] as? String == "caseload_high" })
+        #expect(amber["level"] as? String == "warning")
+        #expect(amber["value"] as? Double == 19)
+        #expect(amber["threshold"] as? String == "> 18")
+        #expect(amber["labels"] as? [String: String] == ["team": "CIN/CP Central", "worker_id": "W2689"])
+        let red = try #require(flagged.first { $0["rule"] as? String == "unallocated_cp_case" })
+        #expect(red["level"] as? String == "critical")
+        #expect(red["value"] as? Double == 2)
+        #expect(verdicts.filter { $0["level"] as? String == "ok" }.allSatisfy { $0["threshold"] is NSNull })
+        // Derived from this file alone: caseload per FTE exists; rates needing other sources do not.
+        let derived = try #require(json["derived"] as? [[String: Any]])
+        #expect(derived.contains { $0["metric"] as? String == "worker_caseload_per_fte" })
+        #expect(!derived.contains { $0["metric"] as? String == "vacancy_rate" })
+        let text = try runTidemark(["ingest", samples + "/caseloads/caseload_extract_999_2025-03-24.csv", "--source", "caseloads",
+                                    "--config", config])
+        #expect(text.stdout.contains("1 Red, 1 Amber"))
+    }
+
     @Test func rejectedDropListsErrorsAndExitsOne() throws {
         let r = try runTidemark(["ingest", samples + "/malformed/workforce_bad_number.csv", "--source", "workforce",
                                  "--config", config, "--json"])
