@@ -31,7 +31,7 @@ let package = Package(
 
         .target(name: "TidemarkCurl", dependencies: ["CCurl", "CCurlShim"]),
         .target(name: "TidemarkCrypto", dependencies: ["COpenSSL"]),
-        .target(name: "TidemarkCore"),
+        .target(name: "TidemarkCore", dependencies: ["TidemarkCrypto"]),
         .target(name: "TidemarkConfig", dependencies: [
             "TidemarkCore",
             .product(name: "Yams", package: "Yams"),

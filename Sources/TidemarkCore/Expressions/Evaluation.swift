@@ -200,7 +200,7 @@ func combine(_ a: ExpressionValue, _ b: ExpressionValue, _ f: (Double, Double) -
 }
 
 /// A rule's level for one series.
-public enum AlertLevel: String, Sendable, Hashable, Comparable {
+public enum AlertLevel: String, Sendable, Hashable, Comparable, Codable {
     case ok, warning, critical
 
     private var rank: Int { self == .ok ? 0 : self == .warning ? 1 : 2 }

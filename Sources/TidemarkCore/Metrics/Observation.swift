@@ -55,7 +55,7 @@ func escapeLabelValue(_ s: String) -> String {
 }
 
 /// The date an observation describes: a calendar date (midnight UTC) or an exact instant.
-public struct AsOf: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct AsOf: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
     /// Seconds since 1970-01-01T00:00:00Z.
     public let seconds: Int64
     /// False for a plain date such as `2025-03-03`.

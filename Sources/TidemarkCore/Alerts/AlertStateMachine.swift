@@ -1,0 +1,173 @@
+import Foundation
+import TidemarkCrypto
+
+/// Where an alert is in its life (SPEC §6).
+public enum AlertPhase: String, Sendable, Hashable, Codable {
+    case pending, firing, resolved
+}
+
+/// One alert: a rule and one of its series. Its identity survives escalation (SPEC §6).
+public struct Alert: Sendable, Hashable, Codable {
+    /// First 16 hex digits of SHA-256 over the rule name and the sorted series labels.
+    public let id: String
+    public let rule: String
+    /// The series' labels (without the rule's labels, `alertname` or `severity`).
+    public let seriesLabels: [String: String]
+    public var phase: AlertPhase
+    public var level: AlertLevel
+    public var value: Double
+    /// The previous value seen for this series (for "▲ 265 from 241").
+    public var previousValue: Double?
+    /// The threshold crossed, such as `> 22`.
+    public var threshold: String
+    public var asOf: AsOf
+    public var source: String
+    public var drop: String
+    /// When the condition first held (the pending start, by the clock).
+    public var startsAt: Date
+    /// When it fired, if it has.
+    public var firedAt: Date?
+    public var endsAt: Date?
+    /// Consecutive evaluations (on new as-of dates) the condition has held, for `for: N`.
+    public var consecutive: Int
+    /// The as-of date the condition started holding, for `for: 14d`.
+    public var holdingSinceAsOf: AsOf
+
+    /// `alertname`, `severity`, the series labels and the rule's labels.
+    public func labels(ruleLabels: [String: String]) -> [String: String] {
+        var all = seriesLabels.merging(ruleLabels) { series, _ in series }
+        all["alertname"] = rule
+        all["severity"] = level == .critical ? "critical" : "warning"
+        return all
+    }
+
+    public static func id(rule: String, labels: Labels) -> String {
+        let text = rule + "\u{0}" + labels.pairs.map { "\($0.name)=\($0.value)" }.joined(separator: "\u{0}")
+        return String(sha256Hex(text).prefix(16))
+    }
+}
+
+/// What a step did to an alert, for notifications and the audit trail.
+public enum AlertTransition: Sendable, Hashable {
+    case pending(Alert)
+    case fired(Alert)
+    /// Firing, at a new level (escalation or de-escalation).
+    case levelChanged(Alert, from: AlertLevel)
+    case resolved(Alert)
+    /// Pending, and the condition stopped holding before it fired: dropped silently.
+    case cancelled(Alert)
+
+    public var alert: Alert {
+        switch self {
+        case .pending(let a), .fired(let a), .levelChanged(let a, _), .resolved(let a), .cancelled(let a): a
+        }
+    }
+}
+
+/// The drop whose evaluation is being stepped, for the fields every alert carries.
+public struct EvaluationContext: Sendable {
+    public let source: String
+    public let drop: String
+    public let now: Date
+    public init(source: String, drop: String, now: Date) {
+        self.source = source
+        self.drop = drop
+        self.now = now
+    }
+}
+
+/// The pure alert lifecycle: given a rule, its current alerts and this evaluation's verdicts, the next
+/// alerts and the transitions to notify. No I/O; the clock comes in with the context.
+public enum AlertStateMachine {
+    /// Steps every series the verdicts name. Series without a verdict keep their state: absence never
+    /// resolves an alert.
+    public static func step(rule: RuleConfig, current: [String: Alert], verdicts: [Verdict],
+                            context: EvaluationContext) -> (alerts: [String: Alert], transitions: [AlertTransition]) {
+        var alerts = current
+        var transitions: [AlertTransition] = []
+        for verdict in verdicts {
+            let id = Alert.id(rule: rule.name, labels: verdict.labels)
+            let previous = alerts[id].flatMap { $0.phase == .resolved ? nil : $0 }
+            let (next, transition) = stepOne(rule: rule, id: id, previous: previous, verdict: verdict, context: context)
+            alerts[id] = next
+            if let transition { transitions.append(transition) }
+        }
+        // Resolved alerts leave the active set; their transition carries them to notification and history.
+        return (alerts.filter { $0.value.phase != .resolved }, transitions)
+    }
+
+    /// Resolves every active alert of a rule that was removed from the config.
+    public static func resolveAll(_ alerts: [Alert], now: Date) -> [AlertTransition] {
+        alerts.filter { $0.phase == .firing }.map { a in
+            var r = a
+            r.phase = .resolved
+            r.endsAt = now
+            return .resolved(r)
+        }
+    }
+
+    static func stepOne(rule: RuleConfig, id: String, previous: Alert?, verdict: Verdict,
+                        context: EvaluationContext) -> (Alert?, AlertTransition?) {
+        var level = verdict.level
+        var threshold = verdict.threshold
+        // Hysteresis: once firing, only `clear` returns to ok; until then the alert keeps firing at
+        // warning at least (critical for a rule that has only `crit`).
+        if let previous, previous.phase == .firing, level == .ok, let clear = rule.clear, !clear.holds(for: verdict.value) {
+            level = rule.warn != nil ? .warning : .critical
+            threshold = rule.warn ?? rule.crit
+        }
+        guard level != .ok else {
+            guard var a = previous else { return (nil, nil) }
+            a.value = verdict.value
+            a.asOf = verdict.asOf
+            if a.phase == .pending { return (nil, .cancelled(a)) }
+            a.phase = .resolved
+            a.endsAt = context.now
+            a.source = context.source
+            a.drop = context.drop
+            return (a, .resolved(a))
+        }
+        guard var a = previous else {
+            var a = Alert(id: id, rule: rule.name, seriesLabels: verdict.labels.dictionary, phase: .pending, level: level,
+                          value: verdict.value, previousValue: nil, threshold: threshold?.description ?? "",
+                          asOf: verdict.asOf, source: context.source, drop: context.drop, startsAt: context.now,
+                          firedAt: nil, endsAt: nil, consecutive: 1, holdingSinceAsOf: verdict.asOf)
+            if holdsLongEnough(rule.forCondition, a) {
+                a.phase = .firing
+                a.firedAt = context.now
+                return (a, .fired(a))
+            }
+            return (a, .pending(a))
+        }
+        // The same series again: a new as-of date counts towards `for`; a revision of the same date does not.
+        if verdict.asOf > a.asOf { a.consecutive += 1 }
+        if a.value != verdict.value { a.previousValue = a.value }
+        a.value = verdict.value
+        a.asOf = max(a.asOf, verdict.asOf)
+        a.source = context.source
+        a.drop = context.drop
+        let oldLevel = a.level
+        a.level = level
+        a.threshold = threshold?.description ?? a.threshold
+        switch a.phase {
+        case .pending:
+            if holdsLongEnough(rule.forCondition, a) {
+                a.phase = .firing
+                a.firedAt = context.now
+                return (a, .fired(a))
+            }
+            return (a, nil)
+        case .firing:
+            return (a, level != oldLevel ? .levelChanged(a, from: oldLevel) : nil)
+        case .resolved:
+            return (a, nil) // not reached: resolved alerts start afresh
+        }
+    }
+
+    static func holdsLongEnough(_ condition: ForCondition, _ a: Alert) -> Bool {
+        switch condition {
+        case .drops(let n): return a.consecutive >= n
+        case .asOfTime(let span): return (a.asOf.seconds - a.holdingSinceAsOf.seconds) * 1000 >= span.milliseconds
+        }
+    }
+}
