@@ -49,7 +49,10 @@ install: release
 # Release-mode benchmarks (Benchmarks/ is its own package, so `make test` never builds it).
 bench: bench-reader
 
+APT_BENCH     = time util-linux
+
 bench-reader: deps
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(APT_BENCH)"
 	bash Benchmarks/reader-bench.sh
 
 clean:

@@ -35,30 +35,24 @@ public struct ConfigLoader: Sendable {
         return try load(bytes: Array(data), path: path)
     }
 
-    public func load(text: String, path: String) throws(ConfigError) -> LoadedConfiguration {
-        try load(bytes: Array(text.utf8), path: path)
-    }
-
     public func load(bytes: [UInt8], path: String) throws(ConfigError) -> LoadedConfiguration {
         let sink = DiagnosticSink(file: path)
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigError(errors: [ConfigDiagnostic(severity: .error, file: path, line: 1, column: 1, keyPath: "",
                                                         message: "the file is not valid UTF-8")], warnings: [])
         }
-        let root: Node
+        let composed: Node?
         do {
-            guard let composed = try Yams.compose(yaml: text) else {
-                sink.error(SourcePosition(line: 1, column: 1), "", "the config file is empty")
-                throw ConfigError(errors: sink.errors, warnings: [])
-            }
-            root = composed
+            composed = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            sink.items.isEmpty ? Self.report(yamlError: error, to: sink) : ()
+            Self.report(yamlError: error, to: sink)
             throw ConfigError(errors: sink.errors, warnings: [])
-        } catch let error as ConfigError {
-            throw error
         } catch {
             sink.error(nil, "yaml", "\(error)")
+            throw ConfigError(errors: sink.errors, warnings: [])
+        }
+        guard let root = composed else {
+            sink.error(SourcePosition(line: 1, column: 1), "", "the config file is empty")
             throw ConfigError(errors: sink.errors, warnings: [])
         }
         let base = (path as NSString).deletingLastPathComponent
@@ -92,15 +86,17 @@ public struct ConfigLoader: Sendable {
 
 /// Positions of named items, kept for warnings that are decided after the whole file is read.
 struct ItemPositions {
-    var rules: [String: (SourcePosition?, String)] = [:]
-    var receivers: [String: (SourcePosition?, String)] = [:]
-    var sources: [String: (SourcePosition?, String)] = [:]
     /// Every name declared, valid item or not, in file order: duplicates and references are checked
     /// against these so one bad entry does not cascade into "unknown receiver" noise.
     var declared: [String: [(name: String, position: SourcePosition?, path: String)]] = [:]
 
     mutating func declare(_ kind: String, _ name: String, _ position: SourcePosition?, _ path: String) {
         declared[kind, default: []].append((name, position, path))
+    }
+
+    /// Where the first item of that kind and name was declared, and its key path.
+    func position(_ kind: String, _ name: String) -> (position: SourcePosition?, path: String)? {
+        declared[kind]?.first { $0.name == name }.map { ($0.position, $0.path) }
     }
 }
 
@@ -228,7 +224,7 @@ final class ConfigBuilder {
             }
             return s
         }
-        if let name { positions.sources[name] = (f.position, f.path); positions.declare("source", name, f.position, f.path) }
+        if let name { positions.declare("source", name, f.position, f.path) }
 
         // Location: exactly one of directory / url.
         var location: SourceLocation? = nil
@@ -613,7 +609,7 @@ final class ConfigBuilder {
             }
             return s
         }
-        if let name { positions.rules[name] = (f.position, f.path); positions.declare("rule", name, f.position, f.path) }
+        if let name { positions.declare("rule", name, f.position, f.path) }
         let exprNode = r.required(f, "expr")
         var expr = exprNode.flatMap { r.nonEmptyString($0) }
         if let text = expr, let exprNode, parseExpression(text, at: exprNode) == nil { expr = nil }
@@ -684,7 +680,7 @@ final class ConfigBuilder {
             }
             return s
         }
-        if let name { positions.receivers[name] = (f.position, f.path); positions.declare("receiver", name, f.position, f.path) }
+        if let name { positions.declare("receiver", name, f.position, f.path) }
         let present = kinds.filter { f.has($0) }
         guard present.count == 1 else {
             if present.isEmpty {
@@ -892,15 +888,22 @@ final class ConfigBuilder {
         }
     }
 
-    func checkMetricNames(sources: [SourceConfig], derive: [DerivedMetricConfig]) {
-        var observed: Set<String> = []
+    /// Metric names the sources produce by configuration (a `long` source's names come from its data).
+    func producedMetrics(_ sources: [SourceConfig]) -> (names: Set<String>, hasLong: Bool) {
+        var names: Set<String> = []
+        var hasLong = false
         for s in sources {
             switch s.shape {
-            case .wide(_, let values): observed.formUnion(values.map(\.metric))
-            case .records(let aggs): observed.formUnion(aggs.map(\.metric))
-            case .long: break
+            case .wide(_, let values): names.formUnion(values.map(\.metric))
+            case .records(let aggs): names.formUnion(aggs.map(\.metric))
+            case .long: hasLong = true
             }
         }
+        return (names, hasLong)
+    }
+
+    func checkMetricNames(sources: [SourceConfig], derive: [DerivedMetricConfig]) {
+        let observed = producedMetrics(sources).names
         var derived: Set<String> = []
         for d in derive {
             if observed.contains(d.metric) {
@@ -915,15 +918,7 @@ final class ConfigBuilder {
     /// Every metric an expression reads must come from a source or an earlier derive. A `long` source can
     /// produce any name, so with one configured an unknown name is only a warning.
     func checkMetricReferences(sources: [SourceConfig], derive: [DerivedMetricConfig], rules: [RuleConfig]) {
-        var observed: Set<String> = []
-        var hasLong = false
-        for s in sources {
-            switch s.shape {
-            case .wide(_, let values): observed.formUnion(values.map(\.metric))
-            case .records(let aggs): observed.formUnion(aggs.map(\.metric))
-            case .long: hasLong = true
-            }
-        }
+        let (observed, hasLong) = producedMetrics(sources)
         let allDerived = Set(derive.map(\.metric))
         func report(_ name: String, at position: SourcePosition?, path: String, known: Set<String>) {
             var message = "unknown metric \"\(name)\": no source or derive produces it"
@@ -948,7 +943,7 @@ final class ConfigBuilder {
         }
         for (i, rule) in rules.enumerated() {
             for name in (rule.expression?.metricNames ?? []).sorted() where !available.contains(name) {
-                report(name, at: rule.exprPosition, path: positions.rules[rule.name].map { "\($0.1).expr" } ?? "rules[\(i)].expr",
+                report(name, at: rule.exprPosition, path: positions.position("rule", rule.name).map { "\($0.path).expr" } ?? "rules[\(i)].expr",
                        known: available)
             }
         }

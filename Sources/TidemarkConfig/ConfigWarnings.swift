@@ -7,8 +7,8 @@ enum ConfigWarnings {
         var usedReceivers: Set<String> = []
         for route in config.routes { usedReceivers.formUnion(route.receivers) }
         for receiver in config.receivers where !usedReceivers.contains(receiver.name) {
-            let at = positions.receivers[receiver.name]
-            sink.warning(at?.0, at?.1 ?? "receivers", "receiver \"\(receiver.name)\" is not used by any route")
+            let at = positions.position("receiver", receiver.name)
+            sink.warning(at?.position, at?.path ?? "receivers", "receiver \"\(receiver.name)\" is not used by any route")
         }
         for rule in config.rules {
             var severities: [String] = []
@@ -21,8 +21,8 @@ enum ConfigWarnings {
                 return !RouteReachability.mayMatch(labels: labels, routes: config.routes)
             }
             if !unrouted.isEmpty {
-                let at = positions.rules[rule.name]
-                sink.warning(at?.0, at?.1 ?? "rules",
+                let at = positions.position("rule", rule.name)
+                sink.warning(at?.position, at?.path ?? "rules",
                              "rule \"\(rule.name)\" is not sent anywhere at \(unrouted.joined(separator: " or ")) level: no route matches it")
             }
         }

@@ -21,15 +21,4 @@ public enum CurlLibrary {
         guard let info = tm_curl_version_info(), let v = info.pointee.ssl_version else { return "none" }
         return String(cString: v)
     }
-
-    /// Protocols compiled into this libcurl (`http`, `https`, `smtp`, `smtps`, …).
-    public static var protocols: [String] {
-        guard let info = tm_curl_version_info(), var p = info.pointee.protocols else { return [] }
-        var result: [String] = []
-        while let name = p.pointee {
-            result.append(String(cString: name))
-            p += 1
-        }
-        return result
-    }
 }

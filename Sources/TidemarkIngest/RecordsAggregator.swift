@@ -83,6 +83,8 @@ struct RecordsProcessor: ShapeProcessor {
         let spec: Aggregation
         var byIndices: [Int] = []
         var valueIndex = -1
+        /// Index into the processor's per-row parsed values, for numeric ops.
+        var valueSlot = -1
         var filters: [(index: Int, values: [[UInt8]])] = []
         var table = GroupTable()
         var asOfOfGroup: [Int] = []
@@ -100,6 +102,16 @@ struct RecordsProcessor: ShapeProcessor {
     var asOf: AsOfResolver
     let problems: ProblemLog
     private var headerCount = 0
+    /// Distinct columns the numeric ops read, parsed at most once per row however many aggregations share
+    /// them (so a bad cell is one problem, and `sum`/`mean`/`min`/`max` of one column parse it once).
+    private var valueColumns: [Int] = []
+    private var parsed: [ParsedCell] = []
+
+    enum ParsedCell {
+        case unread, blank, bad
+        case number(Double)
+    }
+
     /// Reused for every row's group key: [as-of index][length, bytes] per label column.
     private var key = [UInt8](repeating: 0, count: 256)
 
@@ -126,11 +138,39 @@ struct RecordsProcessor: ShapeProcessor {
             let spec = aggregates[i].spec
             aggregates[i].byIndices = spec.by.compactMap { find($0.column, role: "label") }
             if let c = spec.column { aggregates[i].valueIndex = find(c, role: "\(spec.op.rawValue)") ?? -1 }
+            let column = aggregates[i].valueIndex
+            if column >= 0, spec.op != .distinct {
+                if let slot = valueColumns.firstIndex(of: column) {
+                    aggregates[i].valueSlot = slot
+                } else {
+                    aggregates[i].valueSlot = valueColumns.count
+                    valueColumns.append(column)
+                }
+            }
             aggregates[i].filters = spec.filter.compactMap { f in
                 find(f.column, role: "where").map { ($0, f.values.map { Array($0.utf8) }) }
             }
         }
+        parsed = Array(repeating: .unread, count: valueColumns.count)
         return asOf.resolve(header: names, problems: problems, line: line) && ok
+    }
+
+    /// The number in a value column for this row, parsed (and a bad cell reported) on first use.
+    @inline(__always)
+    private mutating func number(slot: Int, row: CSVRow) -> ParsedCell {
+        if case .unread = parsed[slot] {
+            let field = row.field(valueColumns[slot])
+            if isBlank(field) {
+                parsed[slot] = .blank
+            } else if let v = parseNumber(field) {
+                parsed[slot] = .number(v)
+            } else {
+                parsed[slot] = .bad
+                problems.add(line: row.line, column: aggregates.first { $0.valueSlot == slot }?.spec.column,
+                             "not a number: \(describeField(field))")
+            }
+        }
+        return parsed[slot]
     }
 
     @inline(__always)
@@ -140,24 +180,19 @@ struct RecordsProcessor: ShapeProcessor {
             return
         }
         guard let asOfIndex = asOf.index(for: row, problems: problems) else { return }
+        for slot in parsed.indices { parsed[slot] = .unread }
         for ai in aggregates.indices {
             if !aggregates[ai].filters.isEmpty, !Self.passes(aggregates[ai], row) { continue }
             let op = aggregates[ai].spec.op
             var value = 0.0
             var valueBytes: UnsafeRawBufferPointer? = nil
-            let valueIndex = aggregates[ai].valueIndex
-            if valueIndex >= 0 {
-                let field = row.field(valueIndex)
+            if op == .distinct {
+                let field = row.field(aggregates[ai].valueIndex)
                 if isBlank(field) { continue }
-                if op == .distinct {
-                    valueBytes = field
-                } else {
-                    guard let v = parseNumber(field) else {
-                        problems.add(line: row.line, column: aggregates[ai].spec.column, "not a number: \(describeField(field))")
-                        continue
-                    }
-                    value = v
-                }
+                valueBytes = field
+            } else if aggregates[ai].valueSlot >= 0 {
+                guard case .number(let v) = number(slot: aggregates[ai].valueSlot, row: row) else { continue }
+                value = v
             }
             var needed = 4
             for i in aggregates[ai].byIndices { needed += 4 + row.field(i).count }

@@ -29,12 +29,7 @@ final class ProblemLog {
     private(set) var total = 0
     private(set) var warnings: [String] = []
 
-    private var last: DropProblem?
-
     func add(_ p: DropProblem) {
-        // One bad cell read by several aggregations is one problem.
-        if p == last { return }
-        last = p
         total += 1
         if kept.count < Self.limit { kept.append(p) }
     }
@@ -161,6 +156,15 @@ func resolveColumns(_ wanted: [String], in header: [String], line: Int, problems
     return ok ? indices : nil
 }
 
+/// The start of a `wide` or `long` header: no identifying column, and every label column present.
+/// Returns the label columns' indices, or nil (problems logged) when the drop cannot be read.
+func aggregateReturnLabels(_ header: [String], labels: [LabelColumn], privacy: PrivacySettings, line: Int,
+                           problems: ProblemLog) -> [Int]? {
+    let clean = rejectIdentifierColumns(header, privacy: privacy, line: line, problems: problems)
+    let indices = resolveColumns(labels.map(\.column), in: header, line: line, problems: problems, role: "label")
+    return clean ? indices : nil
+}
+
 func rejectIdentifierColumns(_ header: [String], privacy: PrivacySettings, line: Int, problems: ProblemLog) -> Bool {
     var ok = true
     for name in header where privacy.isIdentifier(name) {
@@ -216,8 +220,8 @@ struct WideProcessor: ShapeProcessor {
 
     mutating func header(_ names: [String], line: Int) -> Bool {
         headerCount = names.count
-        var ok = rejectIdentifierColumns(names, privacy: privacy, line: line, problems: problems)
-        if let idx = resolveColumns(labels.map(\.column), in: names, line: line, problems: problems, role: "label") {
+        var ok = true
+        if let idx = aggregateReturnLabels(names, labels: labels, privacy: privacy, line: line, problems: problems) {
             labelIndices = idx
         } else { ok = false }
         for v in values {
@@ -283,8 +287,8 @@ struct LongProcessor: ShapeProcessor {
 
     mutating func header(_ names: [String], line: Int) -> Bool {
         headerCount = names.count
-        var ok = rejectIdentifierColumns(names, privacy: privacy, line: line, problems: problems)
-        if let idx = resolveColumns(labels.map(\.column), in: names, line: line, problems: problems, role: "label") {
+        var ok = true
+        if let idx = aggregateReturnLabels(names, labels: labels, privacy: privacy, line: line, problems: problems) {
             labelIndices = idx
         } else { ok = false }
         if let idx = resolveColumns([metricColumn], in: names, line: line, problems: problems, role: "metric") {

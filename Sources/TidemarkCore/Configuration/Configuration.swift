@@ -42,7 +42,6 @@ public struct Configuration: Sendable {
     }
 
     public func source(named name: String) -> SourceConfig? { sources.first { $0.name == name } }
-    public func receiver(named name: String) -> ReceiverConfig? { receivers.first { $0.name == name } }
 }
 
 /// `privacy:` — what may leave the parser and how small counts are shown.

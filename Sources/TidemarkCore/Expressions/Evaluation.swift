@@ -51,14 +51,6 @@ public struct Sample: Sendable, Hashable {
 public enum ExpressionValue: Sendable, Equatable {
     case scalar(Double)
     case vector([Sample])
-
-    /// The samples, with a scalar given no labels and no date (it has neither).
-    public var samples: [Sample] {
-        switch self {
-        case .scalar: []
-        case .vector(let v): v
-        }
-    }
 }
 
 extension MetricExpression {

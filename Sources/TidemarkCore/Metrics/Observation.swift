@@ -82,8 +82,6 @@ public struct AsOf: Hashable, Sendable, Comparable, CustomStringConvertible, Cod
 
     public static func < (a: AsOf, b: AsOf) -> Bool { a.seconds < b.seconds }
 
-    public var date: Date { Date(timeIntervalSince1970: TimeInterval(seconds)) }
-
     /// `2025-03-03` for dates, `2025-03-03T09:30:00Z` for instants (RFC 3339, UTC).
     public var description: String {
         let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
