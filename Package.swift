@@ -5,9 +5,12 @@ import PackageDescription
 //   CCurl, CCurlShim, COpenSSL   C bindings: libcurl (+ non-variadic setopt shim), OpenSSL libcrypto
 //   TidemarkCurl                 Swift wrapper over one libcurl easy handle (HTTP, SMTP)
 //   TidemarkCrypto               SHA-256 and HMAC-SHA256 from the OpenSSL libcurl already loads
-//   TidemarkCore                 pure domain: config model, durations, thresholds, time windows (no I/O)
+//   TidemarkCore                 pure domain: config model, expressions, alert engine, routing (no I/O)
 //   TidemarkConfig               YAML → TidemarkCore model, with positions, env expansion, secrets
 //   TidemarkIngest               drop readers (streaming CSV, JSON), shapes and aggregation, identity
+//   TidemarkStore                durable state in SQLite (GRDB, WAL): drops, history, alerts, outbox, silences
+//   TidemarkNotify               payloads (Alertmanager, Teams, Slack, email), templates, delivery via libcurl
+//   TidemarkDaemon               `tidemark run`: drop pipeline, timers, control socket, sd_notify, signals
 //   tidemark                     the executable: argument parsing, text output
 let package = Package(
     name: "tidemark",
@@ -17,10 +20,14 @@ let package = Package(
         // Libraries for the benchmark package in Benchmarks/ (not a public API).
         .library(name: "TidemarkIngest", targets: ["TidemarkIngest"]),
         .library(name: "TidemarkCore", targets: ["TidemarkCore"]),
+        .library(name: "TidemarkStore", targets: ["TidemarkStore"]),
+        .library(name: "TidemarkNotify", targets: ["TidemarkNotify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
@@ -37,14 +44,25 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "TidemarkIngest", dependencies: ["TidemarkCore", "TidemarkCrypto", "TidemarkCurl"]),
+        .target(name: "TidemarkStore", dependencies: ["TidemarkCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "TidemarkNotify", dependencies: [
+            "TidemarkCore", "TidemarkCrypto", "TidemarkCurl", .product(name: "Mustache", package: "swift-mustache"),
+        ]),
+        .target(name: "TidemarkDaemon", dependencies: [
+            "TidemarkCore", "TidemarkConfig", "TidemarkIngest", "TidemarkStore", "TidemarkNotify", "TidemarkCrypto",
+        ]),
         .executableTarget(name: "tidemark", dependencies: [
-            "TidemarkCore", "TidemarkConfig", "TidemarkCurl", "TidemarkCrypto", "TidemarkIngest",
+            "TidemarkCore", "TidemarkConfig", "TidemarkCurl", "TidemarkCrypto", "TidemarkIngest", "TidemarkDaemon",
+            "TidemarkNotify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .target(name: "TidemarkTestSupport", path: "Tests/TidemarkTestSupport"),
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore", "TidemarkCrypto"]),
         .testTarget(name: "TidemarkConfigTests", dependencies: ["TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TidemarkStoreTests", dependencies: ["TidemarkStore", "TidemarkCore", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkNotifyTests", dependencies: ["TidemarkNotify", "TidemarkCore", "TidemarkTestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"],
                     exclude: ["Fixtures"]),
         // Runs the real `tidemark` binary as a subprocess; depending on it makes `swift test` build it.

@@ -189,4 +189,99 @@ public final class CurlEasy {
         _ = tm_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, headers: context.headers, body: context.body)
     }
+
+    /// A non-HTTP transfer: `configure` sets the options, the recipients list and upload body are kept
+    /// alive for the duration of `curl_easy_perform`.
+    func performRaw(recipients: [String], upload: [UInt8],
+                    _ configure: (UnsafeMutableRawPointer, (CURLoption, Int) -> Void, (CURLoption, String) -> Void) -> Void) throws(CurlError) {
+        curl_easy_reset(handle)
+        // Option strings are copied by libcurl (since 7.17), so temporary C strings are fine.
+        configure(handle, { self.set($0, $1) }, { self.set($0, $1) })
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for r in recipients { list = curl_slist_append(list, r) }
+        defer { curl_slist_free_all(list) }
+        if list != nil { _ = tm_easy_setopt_ptr(handle, CURLOPT_MAIL_RCPT, list) }
+        let context = TransferContext(limit: 1 << 20, upload: upload)
+        _ = tm_easy_setopt_io_cb(handle, CURLOPT_READFUNCTION, readCallback)
+        _ = tm_easy_setopt_io_cb(handle, CURLOPT_WRITEFUNCTION, writeCallback)
+        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { eb in
+            eb[0] = 0
+            _ = tm_easy_setopt_ptr(handle, CURLOPT_ERRORBUFFER, eb.baseAddress)
+            let raw = Unmanaged.passUnretained(context).toOpaque()
+            _ = tm_easy_setopt_ptr(handle, CURLOPT_WRITEDATA, raw)
+            _ = tm_easy_setopt_ptr(handle, CURLOPT_READDATA, raw)
+            let rc = withExtendedLifetime(context) { curl_easy_perform(handle) }
+            _ = tm_easy_setopt_ptr(handle, CURLOPT_ERRORBUFFER, nil)
+            return rc
+        }
+        guard code == CURLE_OK else {
+            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw CurlError(code: Int(code.rawValue),
+                            message: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
+        }
+    }
+}
+
+/// How an SMTP connection must be secured (`starttls:` in the config).
+public enum MailSecurity: Sendable {
+    /// STARTTLS is required (or implicit TLS with `smtps://`); fail if the server does not offer it.
+    case required
+    /// STARTTLS when offered, else plaintext.
+    case opportunistic
+    /// No TLS (loopback, or `allow_plaintext`).
+    case off
+}
+
+/// One message to send by SMTP through libcurl.
+public struct MailRequest: Sendable {
+    public var url: String
+    public var security: MailSecurity
+    public var from: String
+    public var recipients: [String]
+    /// The complete RFC 5322 message, CRLF line endings.
+    public var message: [UInt8]
+    public var username: String?
+    public var password: String?
+    public var caFile: String?
+    public var timeoutMilliseconds: Int
+
+    public init(url: String, security: MailSecurity, from: String, recipients: [String], message: [UInt8],
+                username: String? = nil, password: String? = nil, caFile: String? = nil, timeoutMilliseconds: Int = 30_000) {
+        self.url = url
+        self.security = security
+        self.from = from
+        self.recipients = recipients
+        self.message = message
+        self.username = username
+        self.password = password
+        self.caFile = caFile
+        self.timeoutMilliseconds = timeoutMilliseconds
+    }
+}
+
+extension CurlEasy {
+    /// Sends one message. Certificates and host names are verified; SMTP replies that refuse the
+    /// message surface as `CurlError` (libcurl maps them to CURLE_SEND_ERROR, CURLE_LOGIN_DENIED, …).
+    public func send(_ mail: MailRequest) throws(CurlError) {
+        try performRaw(recipients: mail.recipients.map { "<\($0)>" }, upload: mail.message) { handle, setLong, setString in
+            setString(CURLOPT_URL, mail.url)
+            setLong(CURLOPT_NOSIGNAL, 1)
+            setLong(CURLOPT_TIMEOUT_MS, mail.timeoutMilliseconds)
+            setLong(CURLOPT_CONNECTTIMEOUT_MS, min(mail.timeoutMilliseconds, 10_000))
+            setLong(CURLOPT_SSL_VERIFYPEER, 1)
+            setLong(CURLOPT_SSL_VERIFYHOST, 2)
+            setString(CURLOPT_PROTOCOLS_STR, "smtp,smtps")
+            switch mail.security {
+            case .required: setLong(CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
+            case .opportunistic: setLong(CURLOPT_USE_SSL, Int(CURLUSESSL_TRY.rawValue))
+            case .off: setLong(CURLOPT_USE_SSL, Int(CURLUSESSL_NONE.rawValue))
+            }
+            if let caFile = mail.caFile { setString(CURLOPT_CAINFO, caFile) }
+            if let u = mail.username { setString(CURLOPT_USERNAME, u) }
+            if let p = mail.password { setString(CURLOPT_PASSWORD, p) }
+            setString(CURLOPT_MAIL_FROM, "<\(mail.from)>")
+            setLong(CURLOPT_UPLOAD, 1)
+            _ = tm_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(mail.message.count))
+        }
+    }
 }

@@ -18,6 +18,8 @@ public struct Alert: Sendable, Hashable, Codable {
     public var value: Double
     /// The previous value seen for this series (for "▲ 265 from 241").
     public var previousValue: Double?
+    /// Set when the latest value replaced another for the same as-of date (a revised return).
+    public var revisedFrom: Double?
     /// The threshold crossed, such as `> 22`.
     public var threshold: String
     public var asOf: AsOf
@@ -32,6 +34,35 @@ public struct Alert: Sendable, Hashable, Codable {
     public var consecutive: Int
     /// The as-of date the condition started holding, for `for: 14d`.
     public var holdingSinceAsOf: AsOf
+    /// SHA-256 of the drop that brought the latest value.
+    public var dropSHA256: String = ""
+    /// The value is a count (`op: count` or `count by`), so `privacy.small_counts` applies.
+    public var isCount = false
+
+    public init(id: String, rule: String, seriesLabels: [String: String], phase: AlertPhase, level: AlertLevel,
+                value: Double, previousValue: Double?, revisedFrom: Double?, threshold: String, asOf: AsOf, source: String,
+                drop: String, startsAt: Date, firedAt: Date?, endsAt: Date?, consecutive: Int, holdingSinceAsOf: AsOf,
+                dropSHA256: String = "", isCount: Bool = false) {
+        self.id = id
+        self.rule = rule
+        self.seriesLabels = seriesLabels
+        self.phase = phase
+        self.level = level
+        self.value = value
+        self.previousValue = previousValue
+        self.revisedFrom = revisedFrom
+        self.threshold = threshold
+        self.asOf = asOf
+        self.source = source
+        self.drop = drop
+        self.startsAt = startsAt
+        self.firedAt = firedAt
+        self.endsAt = endsAt
+        self.consecutive = consecutive
+        self.holdingSinceAsOf = holdingSinceAsOf
+        self.dropSHA256 = dropSHA256
+        self.isCount = isCount
+    }
 
     /// `alertname`, `severity`, the series labels and the rule's labels.
     public func labels(ruleLabels: [String: String]) -> [String: String] {
@@ -68,10 +99,12 @@ public enum AlertTransition: Sendable, Hashable {
 public struct EvaluationContext: Sendable {
     public let source: String
     public let drop: String
+    public let dropSHA256: String
     public let now: Date
-    public init(source: String, drop: String, now: Date) {
+    public init(source: String, drop: String, dropSHA256: String = "", now: Date) {
         self.source = source
         self.drop = drop
+        self.dropSHA256 = dropSHA256
         self.now = now
     }
 }
@@ -85,8 +118,14 @@ public enum AlertStateMachine {
                             context: EvaluationContext) -> (alerts: [String: Alert], transitions: [AlertTransition]) {
         var alerts = current
         var transitions: [AlertTransition] = []
+        // Most series are ok and have no alert: find alerts by label set so the id (a SHA-256) is computed
+        // only for series that have or get one.
+        var idByLabels: [Labels: String] = [:]
+        for (id, a) in current { idByLabels[Labels(a.seriesLabels)] = id }
         for verdict in verdicts {
-            let id = Alert.id(rule: rule.name, labels: verdict.labels)
+            let known = idByLabels[verdict.labels]
+            if known == nil && verdict.level == .ok { continue }
+            let id = known ?? Alert.id(rule: rule.name, labels: verdict.labels)
             let previous = alerts[id].flatMap { $0.phase == .resolved ? nil : $0 }
             let (next, transition) = stepOne(rule: rule, id: id, previous: previous, verdict: verdict, context: context)
             alerts[id] = next
@@ -125,13 +164,15 @@ public enum AlertStateMachine {
             a.endsAt = context.now
             a.source = context.source
             a.drop = context.drop
+            a.dropSHA256 = context.dropSHA256
             return (a, .resolved(a))
         }
         guard var a = previous else {
             var a = Alert(id: id, rule: rule.name, seriesLabels: verdict.labels.dictionary, phase: .pending, level: level,
-                          value: verdict.value, previousValue: nil, threshold: threshold?.description ?? "",
+                          value: verdict.value, previousValue: nil, revisedFrom: nil, threshold: threshold?.description ?? "",
                           asOf: verdict.asOf, source: context.source, drop: context.drop, startsAt: context.now,
-                          firedAt: nil, endsAt: nil, consecutive: 1, holdingSinceAsOf: verdict.asOf)
+                          firedAt: nil, endsAt: nil, consecutive: 1, holdingSinceAsOf: verdict.asOf,
+                          dropSHA256: context.dropSHA256)
             if holdsLongEnough(rule.forCondition, a) {
                 a.phase = .firing
                 a.firedAt = context.now
@@ -141,11 +182,13 @@ public enum AlertStateMachine {
         }
         // The same series again: a new as-of date counts towards `for`; a revision of the same date does not.
         if verdict.asOf > a.asOf { a.consecutive += 1 }
+        a.revisedFrom = verdict.asOf == a.asOf && a.value != verdict.value ? a.value : nil
         if a.value != verdict.value { a.previousValue = a.value }
         a.value = verdict.value
         a.asOf = max(a.asOf, verdict.asOf)
         a.source = context.source
         a.drop = context.drop
+        a.dropSHA256 = context.dropSHA256
         let oldLevel = a.level
         a.level = level
         a.threshold = threshold?.description ?? a.threshold

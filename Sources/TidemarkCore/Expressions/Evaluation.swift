@@ -15,9 +15,14 @@ public protocol SeriesSource {
     var metricNames: [String] { get }
 }
 
+/// A series source derived metrics can be added to.
+public protocol WritableSeriesSource: SeriesSource {
+    mutating func add(_ observations: [Observation])
+}
+
 /// An in-memory series source; later observations for the same series and as-of replace earlier ones
 /// (a revised value).
-public struct MemorySeriesSource: SeriesSource, Sendable {
+public struct MemorySeriesSource: WritableSeriesSource, Sendable {
     private var data: [String: [Labels: [AsOf: Double]]] = [:]
 
     public init(_ observations: [Observation] = []) { add(observations) }
@@ -233,7 +238,7 @@ extension RuleConfig {
 /// Derived metrics, in config order, each computed from the latest values of its inputs and added to the
 /// source so later derives and rules see it. Returns the new observations.
 public func computeDerived(_ derive: [(metric: String, expression: MetricExpression)],
-                           into source: inout MemorySeriesSource) -> [Observation] {
+                           into source: inout some WritableSeriesSource) -> [Observation] {
     var out: [Observation] = []
     for d in derive {
         let samples: [Sample]

@@ -50,6 +50,8 @@ struct AnchoredRegex: @unchecked Sendable {
 
 /// The parsed form of an expression (SPEC §5).
 public indirect enum MetricExpression: Sendable, Hashable {
+    var isNumber: Bool { if case .number = self { true } else { false } }
+
     case number(Double)
     case selector(metric: String?, matchers: [LabelMatcher])
     case negate(MetricExpression)

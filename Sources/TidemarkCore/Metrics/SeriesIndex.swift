@@ -1,0 +1,83 @@
+/// Every series' history, kept sorted by as-of date as values arrive, so evaluation never sorts.
+/// The daemon loads it from the store at start and adds each accepted drop's observations.
+public struct SeriesIndex: WritableSeriesSource, Sendable {
+    /// Series of one metric in a stable order (first seen), with their points oldest first.
+    private struct MetricSeries: Sendable {
+        var position: [Labels: Int] = [:]
+        var labels: [Labels] = []
+        var points: [[SeriesPoint]] = []
+        var isCount = false
+    }
+
+    private var metrics: [String: MetricSeries] = [:]
+
+    public init() {}
+
+    public init(_ observations: [Observation]) { add(observations) }
+
+    /// What adding an observation did: a new point, a revision of the same as-of date (with the old
+    /// value), or nothing (the same value again).
+    public enum Change: Sendable, Equatable {
+        case added
+        case revised(from: Double)
+        case unchanged
+    }
+
+    @discardableResult
+    public mutating func add(_ o: Observation) -> Change {
+        var m = metrics[o.metric] ?? MetricSeries()
+        defer { metrics[o.metric] = m }
+        if o.isCount { m.isCount = true }
+        let point = SeriesPoint(asOf: o.asOf, value: o.value)
+        guard let i = m.position[o.labels] else {
+            m.position[o.labels] = m.labels.count
+            m.labels.append(o.labels)
+            m.points.append([point])
+            return .added
+        }
+        // Usually the newest point: append. A back-fill or revision finds its place from the end.
+        var j = m.points[i].count
+        while j > 0, m.points[i][j - 1].asOf > o.asOf { j -= 1 }
+        if j > 0, m.points[i][j - 1].asOf == o.asOf {
+            let old = m.points[i][j - 1].value
+            if old == o.value { return .unchanged }
+            m.points[i][j - 1] = point
+            return .revised(from: old)
+        }
+        m.points[i].insert(point, at: j)
+        return .added
+    }
+
+    public mutating func add(_ observations: [Observation]) {
+        for o in observations { add(o) }
+    }
+
+    public func series(of metric: String) -> [(labels: Labels, points: [SeriesPoint])] {
+        guard let m = metrics[metric] else { return [] }
+        return zip(m.labels, m.points).map { ($0, $1) }
+    }
+
+    public var metricNames: [String] { metrics.keys.sorted() }
+
+    /// True when the metric came from `op: count` (for `privacy.small_counts`).
+    public func isCount(_ metric: String) -> Bool { metrics[metric]?.isCount ?? false }
+
+    public func points(metric: String, labels: Labels) -> [SeriesPoint] {
+        guard let m = metrics[metric], let i = m.position[labels] else { return [] }
+        return m.points[i]
+    }
+
+    public var seriesCount: Int { metrics.values.reduce(0) { $0 + $1.labels.count } }
+
+    /// Forgets points older than `cutoff`, keeping each series' latest point so rules still see it.
+    public mutating func prune(before cutoff: AsOf) {
+        for key in metrics.keys {
+            var m = metrics[key]!
+            for i in m.points.indices {
+                let keepFrom = m.points[i].firstIndex { $0.asOf >= cutoff } ?? (m.points[i].count - 1)
+                if keepFrom > 0 { m.points[i].removeFirst(min(keepFrom, m.points[i].count - 1)) }
+            }
+            metrics[key] = m
+        }
+    }
+}

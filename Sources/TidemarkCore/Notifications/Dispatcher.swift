@@ -1,0 +1,184 @@
+import Foundation
+
+/// Alerts of one route that are notified together (SPEC §7: `group_by`, `group_wait`,
+/// `group_interval`, `repeat`).
+public struct NotificationGroup: Sendable, Codable, Equatable {
+    /// `<route index>:{labels}`; stable across restarts for the same config.
+    public let key: String
+    public let route: Int
+    public let groupLabels: [String: String]
+    /// Firing alerts, and resolved ones not yet announced.
+    public var alerts: [String: Alert]
+    /// Something changed since the last notification.
+    public var dirty: Bool
+    public var lastSentAt: Date?
+    public var nextFlushAt: Date?
+}
+
+/// One message for a group, to every receiver of its route.
+public struct AlertNotification: Sendable, Equatable {
+    public let id: String
+    public let groupKey: String
+    public let receivers: [String]
+    public let groupLabels: [String: String]
+    /// `firing` when any alert fires, else `resolved`.
+    public let status: String
+    /// Firing alerts first, then resolved ones; sorted within each.
+    public let alerts: [Alert]
+    public let createdAt: Date
+    public let isRepeat: Bool
+}
+
+/// Routing and grouping, pure: alert changes go in, notifications come out when due. The daemon
+/// stores the groups after every change so a restart keeps `group_wait` and `repeat` timing.
+public struct Dispatcher: Sendable {
+    public private(set) var routes: [RouteConfig]
+    public private(set) var groups: [String: NotificationGroup] = [:]
+    private let timeZone: TimeZone
+
+    public init(routes: [RouteConfig], timeZone: TimeZone, groups: [NotificationGroup] = []) {
+        self.routes = routes
+        self.timeZone = timeZone
+        for g in groups where g.route < routes.count { self.groups[g.key] = g }
+    }
+
+    /// A reload may change routes; groups of routes whose index no longer exists are dropped and their
+    /// alerts re-routed by the caller.
+    public mutating func replaceRoutes(_ routes: [RouteConfig]) {
+        self.routes = routes
+        groups = groups.filter { $0.value.route < routes.count }
+    }
+
+    /// Indexes of the routes that take an alert with these labels.
+    public func routeIndexes(for labels: Labels) -> [Int] {
+        var out: [Int] = []
+        for (i, r) in routes.enumerated() where Dispatcher.matches(r, labels) {
+            out.append(i)
+            if !r.continueMatching { break }
+        }
+        return out
+    }
+
+    static func matches(_ route: RouteConfig, _ labels: Labels) -> Bool {
+        for (k, v) in route.match where labels[k] != v { return false }
+        for (k, pattern) in route.matchRegex {
+            guard let regex = AnchoredRegex(pattern), regex.matches(labels[k] ?? "") else { return false }
+        }
+        return true
+    }
+
+    /// Records a notified change (fired, level change, resolved). Returns the keys of groups changed.
+    @discardableResult
+    public mutating func add(_ transition: AlertTransition, labels: Labels, now: Date) -> [String] {
+        let alert = transition.alert
+        if case .pending = transition { return [] }
+        if case .cancelled = transition { return [] }
+        var changed: [String] = []
+        for i in routeIndexes(for: labels) {
+            let route = routes[i]
+            if case .resolved = transition, !route.sendResolved {
+                if groups[key(i, labels)]?.alerts.removeValue(forKey: alert.id) != nil { changed.append(key(i, labels)) }
+                continue
+            }
+            let k = key(i, labels)
+            var g = groups[k] ?? NotificationGroup(key: k, route: i, groupLabels: groupLabels(route, labels).dictionary,
+                                                  alerts: [:], dirty: false, lastSentAt: nil, nextFlushAt: nil)
+            g.alerts[alert.id] = alert
+            g.dirty = true
+            let soonest: Date
+            if let last = g.lastSentAt {
+                soonest = max(now, last.addingTimeInterval(route.groupInterval.seconds))
+            } else {
+                soonest = now.addingTimeInterval(route.groupWait.seconds)
+            }
+            // A pending repeat later than the group interval is brought forward; an earlier wait stays.
+            g.nextFlushAt = min(g.nextFlushAt ?? soonest, soonest)
+            groups[k] = g
+            changed.append(k)
+        }
+        return changed
+    }
+
+    /// Refreshes an alert's values in its groups without making them due (a firing value moving).
+    public mutating func refresh(_ alert: Alert, labels: Labels) {
+        for i in routeIndexes(for: labels) {
+            let k = key(i, labels)
+            if groups[k]?.alerts[alert.id] != nil { groups[k]!.alerts[alert.id] = alert }
+        }
+    }
+
+    /// Makes groups holding any of these alerts due now (a silence ended over them).
+    public mutating func touch(alertIDs: Set<String>, now: Date) -> [String] {
+        var changed: [String] = []
+        for (k, g) in groups where g.alerts.keys.contains(where: alertIDs.contains) {
+            groups[k]!.dirty = true
+            groups[k]!.nextFlushAt = min(g.nextFlushAt ?? now, now)
+            changed.append(k)
+        }
+        return changed
+    }
+
+    /// The earliest time a group is due.
+    public var nextDue: Date? { groups.values.compactMap(\.nextFlushAt).min() }
+
+    /// Notifications for every group due at `now`. Silenced alerts are left out (and their groups stay
+    /// quiet); acknowledged ones are left out of repeats. Outside a route's hours the group waits for
+    /// the next window. Returns the notifications and the keys of groups changed.
+    public mutating func flushDue(now: Date, isSilenced: (Alert) -> Bool, isAcknowledged: (Alert) -> Bool,
+                                  newID: () -> String) -> (notifications: [AlertNotification], changed: [String]) {
+        var out: [AlertNotification] = []
+        var changed: [String] = []
+        for k in groups.keys.sorted() {
+            guard var g = groups[k], let due = g.nextFlushAt, due <= now else { continue }
+            changed.append(k)
+            let route = routes[g.route]
+            if let hours = route.hours, let opens = nextOpening(hours, from: now), opens > now {
+                g.nextFlushAt = opens
+                groups[k] = g
+                continue
+            }
+            let firing = g.alerts.values.filter { $0.phase == .firing && !isSilenced($0) }
+            let resolved = g.alerts.values.filter { $0.phase == .resolved && !isSilenced($0) }
+            let isRepeat = !g.dirty
+            let chosen = isRepeat ? firing.filter { !isAcknowledged($0) } : firing + resolved
+            if !chosen.isEmpty {
+                let sorted = chosen.sorted { ($0.phase.rawValue, $0.rule, $0.id) < ($1.phase.rawValue, $1.rule, $1.id) }
+                out.append(AlertNotification(id: newID(), groupKey: k, receivers: route.receivers, groupLabels: g.groupLabels,
+                                        status: sorted.contains { $0.phase == .firing } ? "firing" : "resolved",
+                                        alerts: sorted, createdAt: now, isRepeat: isRepeat))
+                g.lastSentAt = now
+            }
+            // Resolved alerts have been announced (or were silenced, which suppresses them).
+            g.alerts = g.alerts.filter { $0.value.phase != .resolved }
+            g.dirty = false
+            if g.alerts.isEmpty {
+                groups[k] = nil
+                continue
+            }
+            let repeatEvery = route.repeatInterval.seconds
+            g.nextFlushAt = repeatEvery > 0 ? now.addingTimeInterval(repeatEvery) : nil
+            groups[k] = g
+        }
+        return (out, changed)
+    }
+
+    func key(_ route: Int, _ labels: Labels) -> String { "\(route):\(groupLabels(routes[route], labels))" }
+
+    func groupLabels(_ route: RouteConfig, _ labels: Labels) -> Labels {
+        Labels(labels.pairs.filter { route.groupBy.contains($0.name) }.map { ($0.name, $0.value) })
+    }
+
+    /// The start of the next window of `hours` at or after `date`, in the configured time zone.
+    public func nextOpening(_ hours: BusinessHours, from date: Date) -> Date? {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.weekday, .hour, .minute], from: date)
+        // Calendar weekday: 1 = Sunday; ours: 1 = Monday.
+        guard let weekday = Weekday(rawValue: (parts.weekday! + 5) % 7 + 1) else { return nil }
+        let minute = parts.hour! * 60 + parts.minute!
+        guard let wait = hours.minutesUntilOpen(weekday: weekday, minuteOfDay: minute) else { return nil }
+        if wait == 0 { return date }
+        let startOfMinute = calendar.date(bySetting: .second, value: 0, of: date) ?? date
+        return startOfMinute.addingTimeInterval(Double(wait) * 60)
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import TidemarkCore
+import TidemarkCrypto
+import TidemarkCurl
+
+/// The result of one delivery attempt.
+public enum DeliveryOutcome: Sendable, Equatable {
+    case delivered(detail: String)
+    /// Worth another try (408, 429, 5xx, timeouts, connection errors); `after` honours Retry-After.
+    case retry(error: String, after: Double?)
+    /// Will not succeed by retrying (other 4xx, a refused message, a receiver that no longer exists).
+    case failed(error: String)
+}
+
+/// Exponential backoff with jitter: 10 s doubling to 10 min (SPEC §7).
+public enum Backoff {
+    public static func delay(afterAttempts attempts: Int, jitter: Double = Double.random(in: 0.8...1.2)) -> Double {
+        let base = min(600, 10 * pow(2, Double(max(0, attempts - 1))))
+        return base * jitter
+    }
+}
+
+/// Performs deliveries through one reused libcurl handle. Not thread-safe: own it from one serial queue.
+public final class Deliverer {
+    private let curl = CurlEasy()
+    private let consoleOutput: (String) -> Void
+
+    public init(consoleOutput: @escaping (String) -> Void = { line in
+        var l = line
+        l += "\n"
+        FileHandle.standardOutput.write(Data(l.utf8))
+    }) {
+        self.consoleOutput = consoleOutput
+    }
+
+    /// Sends the outbox payload to the receiver as configured now.
+    public func deliver(_ payload: [UInt8], notificationID: String, to receiver: ReceiverConfig, now: Date) -> DeliveryOutcome {
+        switch receiver.kind {
+        case .webhook(let w): return postWebhook(payload, notificationID: notificationID, webhook: w, now: now)
+        case .email(let e): return sendMail(payload, email: e)
+        case .console:
+            let line = String(decoding: payload, as: UTF8.self).map { $0 == "\n" || $0 == "\r" ? " " : $0 }
+            consoleOutput(String(line))
+            return .delivered(detail: "written to stdout")
+        case .file(let f): return appendLine(payload, path: f.path)
+        }
+    }
+
+    func postWebhook(_ body: [UInt8], notificationID: String, webhook w: WebhookReceiver, now: Date) -> DeliveryOutcome {
+        var headers: [(String, String)] = [
+            ("Content-Type", "application/json"),
+            ("User-Agent", "tidemark/\(TidemarkVersion.current)"),
+            ("Idempotency-Key", notificationID),
+        ]
+        for h in w.headers { headers.append((h.name, h.value)) }
+        if let secret = w.hmacSecret {
+            let timestamp = String(Int64(now.timeIntervalSince1970))
+            let signed = Array((timestamp + ".").utf8) + body
+            headers.append(("X-Tidemark-Timestamp", timestamp))
+            headers.append(("X-Tidemark-Signature", "sha256=" + hmacSHA256Hex(key: Array(secret.reveal().utf8), message: signed)))
+        }
+        let request = HTTPRequest(method: "POST", url: w.url.reveal(), headers: headers, body: body,
+                                  timeoutMilliseconds: Int(w.timeout.milliseconds),
+                                  connectTimeoutMilliseconds: Int(min(w.timeout.milliseconds, 10_000)), caFile: w.caFile,
+                                  maxRedirects: 0, maxBodyBytes: 64 << 10)
+        let where_ = redactedURL(w.url.reveal())
+        do {
+            let response = try curl.perform(request)
+            switch response.status {
+            case 200..<300:
+                return .delivered(detail: "HTTP \(response.status) from \(where_)")
+            case 408, 429, 500...599:
+                let after = response.header("retry-after").flatMap(Double.init)
+                return .retry(error: "HTTP \(response.status) from \(where_)", after: after)
+            default:
+                return .failed(error: "HTTP \(response.status) from \(where_): not retried")
+            }
+        } catch {
+            return .retry(error: "\(where_): \(error.message)", after: nil)
+        }
+    }
+
+    func sendMail(_ message: [UInt8], email e: EmailReceiver) -> DeliveryOutcome {
+        let security: MailSecurity = e.url.lowercased().hasPrefix("smtps://") ? .required
+            : e.startTLS == .required ? .required : e.startTLS == .opportunistic ? .opportunistic : .off
+        let mail = MailRequest(url: e.url, security: security, from: EmailAddress.bare(e.from), recipients: e.to.map(EmailAddress.bare),
+                               message: message, username: e.username, password: e.password?.reveal(), caFile: e.caFile,
+                               timeoutMilliseconds: Int(e.timeout.milliseconds))
+        do {
+            try curl.send(mail)
+            return .delivered(detail: "accepted by \(redactedURL(e.url)) for \(e.to.count) recipient(s)")
+        } catch {
+            // Authentication and recipient refusals do not heal by themselves, but a mail server that is
+            // down or busy does; libcurl cannot always tell a 4xx from a 5xx reply, so retry until give_up_after.
+            let permanent = [67 /* LOGIN_DENIED */, 55 /* SEND_ERROR is retried */].contains(error.code) && error.code == 67
+            let text = "\(redactedURL(e.url)): \(error.message)"
+            return permanent ? .failed(error: text) : .retry(error: text, after: nil)
+        }
+    }
+
+    func appendLine(_ payload: [UInt8], path: String) -> DeliveryOutcome {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { return .retry(error: "cannot open \(path): \(String(cString: strerror(errno)))", after: nil) }
+        defer { close(fd) }
+        let line = payload + [UInt8(ascii: "\n")]
+        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == line.count else { return .retry(error: "cannot write \(path): \(String(cString: strerror(errno)))", after: nil) }
+        return .delivered(detail: "appended to \(path)")
+    }
+}
+
+/// `Tidemark <tidemark@example.gov.uk>` → `tidemark@example.gov.uk`.
+public enum EmailAddress {
+    public static func bare(_ s: String) -> String {
+        if let open = s.lastIndex(of: "<"), let close = s.lastIndex(of: ">"), open < close {
+            return String(s[s.index(after: open)..<close]).trimmingCharacters(in: .whitespaces)
+        }
+        return s.trimmingCharacters(in: .whitespaces)
+    }
+}

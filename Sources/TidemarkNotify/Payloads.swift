@@ -1,0 +1,163 @@
+import Foundation
+import TidemarkCore
+
+/// Renders one notification for one receiver into the bytes the outbox keeps. Everything that varies
+/// per attempt (the HMAC timestamp) is added at delivery.
+public struct MessageRenderer: Sendable {
+    public let presentation: Presentation
+    public let templates: TemplateSet
+
+    public init(configuration: Configuration, hostName: String = Presentation.localHostName()) {
+        presentation = Presentation(configuration: configuration, hostName: hostName)
+        templates = TemplateSet.compile(configuration).0
+    }
+
+    public func render(_ n: AlertNotification, receiver: ReceiverConfig, now: Date) -> [UInt8] {
+        switch receiver.kind {
+        case .webhook(let w):
+            switch w.format {
+            case .alertmanager: return Array(alertmanager(n, receiver: receiver.name, maxAlerts: w.maxAlerts).serialized().utf8)
+            case .slack: return Array(slack(n, now: now).serialized().utf8)
+            case .teams: return Array(teams(n, now: now).serialized().utf8)
+            }
+        case .email(let e):
+            return EmailMessage.render(n, receiver: receiver.name, email: e, renderer: self, now: now)
+        case .console:
+            return Array(consoleLine(n).utf8)
+        case .file:
+            return Array(alertmanager(n, receiver: receiver.name, maxAlerts: 0).serialized().utf8)
+        }
+    }
+
+    // MARK: Alertmanager (webhook version 4)
+
+    /// Exactly Alertmanager's webhook payload, plus `value`, `threshold`, `asOf`, `source` and `drop`
+    /// on each alert (and `suppressed` for small counts).
+    public func alertmanager(_ n: AlertNotification, receiver: String, maxAlerts: Int) -> JSON {
+        let shown = maxAlerts > 0 ? Array(n.alerts.prefix(maxAlerts)) : n.alerts
+        let allLabels = n.alerts.map(presentation.labels)
+        let annotations = n.alerts.map(annotations)
+        return .object([
+            ("receiver", .string(receiver)),
+            ("status", .string(n.status)),
+            ("alerts", .array(shown.map(alertJSON))),
+            ("groupLabels", stringObject(n.groupLabels)),
+            ("commonLabels", stringObject(common(allLabels))),
+            ("commonAnnotations", stringObject(common(annotations))),
+            ("externalURL", .string("")),
+            ("version", .string("4")),
+            ("groupKey", .string(n.groupKey)),
+            ("truncatedAlerts", .int(n.alerts.count - shown.count)),
+            ("notificationId", .string(n.id)),
+        ])
+    }
+
+    func alertJSON(_ a: Alert) -> JSON {
+        let suppressed = presentation.isSuppressed(a.value, isCount: a.isCount)
+        var fields: [(String, JSON)] = [
+            ("status", .string(a.phase == .resolved ? "resolved" : "firing")),
+            ("labels", stringObject(presentation.labels(a))),
+            ("annotations", stringObject(annotations(a))),
+            ("startsAt", .string(rfc3339(a.startsAt))),
+            ("endsAt", .string(a.endsAt.map(rfc3339) ?? "0001-01-01T00:00:00Z")),
+            ("generatorURL", .string(presentation.rule(a)?.runbook ?? "")),
+            ("fingerprint", .string(a.id)),
+            ("value", suppressed ? .null : .number(a.value)),
+            ("threshold", .string(a.threshold)),
+            ("asOf", .string(a.asOf.description)),
+            ("source", .string(a.source)),
+            ("drop", .string(a.drop)),
+        ]
+        if suppressed { fields.append(("suppressed", .bool(true))) }
+        return .object(fields)
+    }
+
+    func annotations(_ a: Alert) -> [String: String] {
+        var out = ["summary": presentation.summary(a, templates: templates)]
+        if let d = presentation.descriptionText(a, templates: templates) { out["description"] = d }
+        if let r = presentation.rule(a)?.runbook { out["runbook_url"] = r }
+        return out
+    }
+
+    func common(_ sets: [[String: String]]) -> [String: String] {
+        guard var result = sets.first else { return [:] }
+        for s in sets.dropFirst() { result = result.filter { s[$0.key] == $0.value } }
+        return result
+    }
+
+    func stringObject(_ d: [String: String]) -> JSON {
+        .object(d.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
+    }
+
+    // MARK: Slack and Teams
+
+    /// One line per alert, in the managers' terms.
+    public func alertLine(_ a: Alert, now: Date) -> String {
+        let p = presentation
+        if a.phase == .resolved {
+            return "Resolved: \(p.summary(a, templates: templates)) — now \(p.valueText(a.value, isCount: a.isCount)), as of \(a.asOf)"
+        }
+        return "\(p.levelName(a)): \(p.summary(a, templates: templates)) — \(p.movement(a)) (threshold \(a.threshold)), " +
+            "as of \(a.asOf), firing for \(Presentation.duration(now.timeIntervalSince(a.firedAt ?? a.startsAt)))"
+    }
+
+    public func title(_ n: AlertNotification) -> String {
+        Subject.text(status: n.status, firingCount: n.alerts.filter { $0.phase == .firing }.count, alerts: n.alerts,
+                     groupLabels: n.groupLabels)
+    }
+
+    public func slack(_ n: AlertNotification, now: Date) -> JSON {
+        let lines = n.alerts.map { "• " + slackEscape(alertLine($0, now: now)) }
+        let source = n.alerts.first.map { "Source: \($0.source), file \($0.drop)" + ($0.dropSHA256.isEmpty ? "" : " (sha256 \($0.dropSHA256.prefix(12)))") } ?? ""
+        return .object([
+            ("text", .string(title(n))),
+            ("blocks", .array([
+                .object([("type", .string("header")), ("text", .object([("type", .string("plain_text")), ("text", .string(title(n)))]))]),
+                .object([("type", .string("section")), ("text", .object([("type", .string("mrkdwn")), ("text", .string(lines.joined(separator: "\n")))]))]),
+                .object([("type", .string("context")), ("elements", .array([.object([("type", .string("mrkdwn")), ("text", .string(slackEscape(source)))])]))]),
+            ])),
+        ])
+    }
+
+    func slackEscape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    /// An Adaptive Card message, as Teams Workflows ("Post to a channel when a webhook request is received") expects.
+    public func teams(_ n: AlertNotification, now: Date) -> JSON {
+        var body: [JSON] = [
+            .object([("type", .string("TextBlock")), ("size", .string("Large")), ("weight", .string("Bolder")),
+                     ("text", .string(title(n))), ("wrap", .bool(true)),
+                     ("color", .string(n.status == "firing" ? (n.alerts.contains { $0.level == .critical && $0.phase == .firing } ? "Attention" : "Warning") : "Good"))]),
+        ]
+        for a in n.alerts {
+            let p = presentation
+            var facts: [(String, String)] = [
+                ("Status", p.levelName(a)), ("Value", a.phase == .resolved ? p.valueText(a.value, isCount: a.isCount) : p.movement(a)),
+                ("Threshold", a.threshold), ("As of", a.asOf.description),
+                ("Source", "\(a.source) — \(a.drop)" + (a.dropSHA256.isEmpty ? "" : " (sha256 \(a.dropSHA256.prefix(12)))")),
+                ("Calculated as", p.expression(a)),
+            ]
+            if a.phase == .firing { facts.append(("Firing for", Presentation.duration(now.timeIntervalSince(a.firedAt ?? a.startsAt)))) }
+            body.append(.object([("type", .string("TextBlock")), ("text", .string(p.summary(a, templates: templates))),
+                                 ("weight", .string("Bolder")), ("wrap", .bool(true)), ("separator", .bool(true))]))
+            body.append(.object([("type", .string("FactSet")),
+                                 ("facts", .array(facts.map { .object([("title", .string($0.0)), ("value", .string($0.1))]) }))]))
+        }
+        let card: JSON = .object([
+            ("$schema", .string("http://adaptivecards.io/schemas/adaptive-card.json")),
+            ("type", .string("AdaptiveCard")), ("version", .string("1.4")), ("body", .array(body)),
+        ])
+        return .object([
+            ("type", .string("message")),
+            ("attachments", .array([.object([("contentType", .string("application/vnd.microsoft.card.adaptive")),
+                                             ("contentUrl", .null), ("content", card)])])),
+        ])
+    }
+
+    /// `tidemark: [FIRING:1] caseload_high (team=North): Red: … ` on one line.
+    public func consoleLine(_ n: AlertNotification) -> String {
+        let parts = n.alerts.map { alertLine($0, now: n.createdAt) }
+        return "\(title(n)): " + parts.joined(separator: "; ")
+    }
+}

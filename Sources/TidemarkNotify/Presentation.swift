@@ -1,0 +1,116 @@
+import Foundation
+import TidemarkCore
+
+/// How alerts are put into words for managers: Red/Amber, "fewer than 6", "▲ 265 from 241".
+/// Every message format (email, webhooks, console, templates) goes through this, so small counts are
+/// suppressed everywhere at once.
+public struct Presentation: Sendable {
+    public let configuration: Configuration
+    public let hostName: String
+
+    public init(configuration: Configuration, hostName: String = Presentation.localHostName()) {
+        self.configuration = configuration
+        self.hostName = hostName
+    }
+
+    public static func localHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
+    }
+
+    public var smallCounts: Int { configuration.privacy.smallCounts }
+
+    /// True when a count between 1 and `small_counts - 1` must not be shown.
+    public func isSuppressed(_ value: Double, isCount: Bool) -> Bool {
+        isCount && value >= 1 && value < Double(smallCounts)
+    }
+
+    public func valueText(_ value: Double, isCount: Bool) -> String {
+        isSuppressed(value, isCount: isCount) ? "fewer than \(smallCounts)" : formatNumber(value)
+    }
+
+    public func levelName(_ alert: Alert) -> String {
+        switch alert.phase {
+        case .resolved: "Resolved"
+        default: alert.level == .critical ? "Red" : "Amber"
+        }
+    }
+
+    /// `▲ 265 from 241`, `▼ 12 from 15`, or the plain value; "revised from X" for a revision.
+    public func movement(_ alert: Alert) -> String {
+        let value = valueText(alert.value, isCount: alert.isCount)
+        if let revised = alert.revisedFrom {
+            return "\(value) (revised from \(valueText(revised, isCount: alert.isCount)))"
+        }
+        guard let previous = alert.previousValue, previous != alert.value else { return value }
+        let arrow = alert.value > previous ? "▲" : "▼"
+        return "\(arrow) \(value) from \(valueText(previous, isCount: alert.isCount))"
+    }
+
+    public func rule(_ alert: Alert) -> RuleConfig? { configuration.rules.first { $0.name == alert.rule } }
+
+    public func labels(_ alert: Alert) -> [String: String] { alert.labels(ruleLabels: rule(alert)?.labels ?? [:]) }
+
+    /// How the value was calculated: the rule's expression, or what the built-in alert checks.
+    public func expression(_ alert: Alert) -> String {
+        switch alert.rule {
+        case BuiltinRule.sourceStale: "days since the last accepted drop from \(alert.source)"
+        case BuiltinRule.dropRejected: "errors in the rejected drop"
+        default: rule(alert)?.expr ?? alert.rule
+        }
+    }
+
+    /// `3 days`, `5 hours`, `12 minutes`.
+    public static func duration(_ seconds: Double) -> String {
+        let s = max(0, Int(seconds))
+        func plural(_ n: Int, _ unit: String) -> String { "\(n) \(unit)\(n == 1 ? "" : "s")" }
+        if s >= 86_400 { return plural(s / 86_400, "day") }
+        if s >= 3600 { return plural(s / 3600, "hour") }
+        if s >= 60 { return plural(s / 60, "minute") }
+        return plural(s, "second")
+    }
+
+    /// The rule's summary template rendered, or a sentence built from the alert.
+    public func summary(_ alert: Alert, templates: TemplateSet) -> String {
+        if let text = templates.render(rule: alert.rule, field: .summary, context: templateContext(alert)) { return text }
+        switch alert.rule {
+        case BuiltinRule.sourceStale:
+            return "No new drop from \(alert.source) (\(alert.threshold))"
+        case BuiltinRule.dropRejected:
+            return "Drop \(alert.drop) from \(alert.source) was rejected (\(formatNumber(alert.value)) problems)"
+        default:
+            let series = Labels(alert.seriesLabels)
+            let subject = series.isEmpty ? alert.rule : "\(alert.rule) \(series.pairs.map { "\($0.name)=\($0.value)" }.joined(separator: ", "))"
+            return "\(subject) is \(valueText(alert.value, isCount: alert.isCount)) (\(alert.threshold))"
+        }
+    }
+
+    public func descriptionText(_ alert: Alert, templates: TemplateSet) -> String? {
+        templates.render(rule: alert.rule, field: .description, context: templateContext(alert))
+    }
+
+    /// What a template sees for one alert.
+    public func templateContext(_ alert: Alert, now: Date? = nil) -> [String: Any] {
+        var c: [String: Any] = [
+            "id": alert.id, "rule": alert.rule, "alertname": alert.rule, "labels": labels(alert),
+            "value": valueText(alert.value, isCount: alert.isCount), "threshold": alert.threshold,
+            "as_of": alert.asOf.description, "source": alert.source, "drop": alert.drop,
+            "sha256": String(alert.dropSHA256.prefix(12)), "severity": alert.level == .critical ? "critical" : "warning",
+            "level": levelName(alert), "status": alert.phase == .resolved ? "resolved" : alert.phase.rawValue,
+            "starts_at": rfc3339(alert.startsAt), "expr": expression(alert), "movement": movement(alert),
+        ]
+        if let p = alert.previousValue { c["previous"] = valueText(p, isCount: alert.isCount) }
+        if let r = alert.revisedFrom { c["revised_from"] = valueText(r, isCount: alert.isCount) }
+        if let e = alert.endsAt { c["ends_at"] = rfc3339(e) }
+        if let runbook = rule(alert)?.runbook { c["runbook"] = runbook }
+        if let now { c["firing_for"] = Presentation.duration(now.timeIntervalSince(alert.firedAt ?? alert.startsAt)) }
+        return c
+    }
+}
+
+/// RFC 3339 UTC with seconds: `2025-03-24T09:30:00Z`.
+public func rfc3339(_ date: Date) -> String {
+    AsOf(date: date).description
+}
