@@ -64,13 +64,17 @@ public final class DirectoryWatcher: @unchecked Sendable {
     }
 
     public func stop() {
-        queue.sync {
-            stopped = true
-            rescanTimer?.cancel()
-            readSource?.cancel()
-            rescanTimer = nil
-            readSource = nil
-        }
+        queue.sync { stopOnQueue() }
+    }
+
+    /// `stop` for a caller already on the watcher's queue (the daemon's engine queue).
+    public func stopOnQueue() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        stopped = true
+        rescanTimer?.cancel()
+        readSource?.cancel()
+        rescanTimer = nil
+        readSource = nil
     }
 
     /// Forgets a delivered file (after it was moved or deleted), so a new file of the same name is seen.

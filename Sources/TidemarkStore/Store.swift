@@ -85,6 +85,7 @@ public struct OutboxCounts: Sendable, Equatable {
     public var pending = 0
     public var retrying = 0
     public var dead = 0
+    public init() {}
 }
 
 /// Durable state in SQLite (WAL) at `state_dir/tidemark.db`. Transactions that accept a drop or

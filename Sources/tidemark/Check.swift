@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TidemarkConfig
 import TidemarkCore
+import TidemarkNotify
 
 struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Config file.", discussion: "Default: $TIDEMARK_CONFIG, else /etc/tidemark/tidemark.yml.", valueName: "path"))
@@ -32,6 +33,13 @@ struct Check: ParsableCommand {
         do {
             let loaded = try ConfigLoader().load(path: path)
             let c = loaded.configuration
+            let templateProblems = TemplateSet.check(c)
+            guard templateProblems.isEmpty else {
+                var stderr = StandardError()
+                for p in templateProblems { print("error: \(path): \(p)", to: &stderr) }
+                print("\(path): invalid (\(count(templateProblems.count, "error")))", to: &stderr)
+                throw ExitCode(1)
+            }
             print("\(path): valid — \(count(c.sources.count, "source")), \(count(c.derive.count, "derived metric")), "
                   + "\(count(c.rules.count, "rule")), \(count(c.receivers.count, "receiver")), \(count(c.routes.count, "route"))")
             for line in ConfigSummary.lines(c) { print("  " + line) }

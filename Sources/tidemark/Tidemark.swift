@@ -18,7 +18,8 @@ struct Tidemark: ParsableCommand {
             Exit codes: 0 success, 1 failure, 2 usage error, 3 daemon unreachable.
             """,
         version: versionText(),
-        subcommands: [Check.self, Ingest.self]
+        subcommands: [Run.self, Check.self, Ingest.self, Status.self, Alerts.self, Sources.self, Drops.self, History.self,
+                      Rules.self, SilenceCommand.self, Ack.self, Reload.self, TestNotify.self, Metrics.self, OutboxCommand.self]
     )
 
     /// ArgumentParser exits 64 (EX_USAGE) on bad arguments; SPEC §2 fixes usage errors at 2.

@@ -186,9 +186,12 @@ public enum AlertStateMachine {
         if a.value != verdict.value { a.previousValue = a.value }
         a.value = verdict.value
         a.asOf = max(a.asOf, verdict.asOf)
-        a.source = context.source
-        a.drop = context.drop
-        a.dropSHA256 = context.dropSHA256
+        // A re-evaluation after a reload has no drop: the alert keeps the one that brought its value.
+        if !context.source.isEmpty {
+            a.source = context.source
+            a.drop = context.drop
+            a.dropSHA256 = context.dropSHA256
+        }
         let oldLevel = a.level
         a.level = level
         a.threshold = threshold?.description ?? a.threshold

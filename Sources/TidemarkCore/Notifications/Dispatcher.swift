@@ -27,6 +27,18 @@ public struct AlertNotification: Sendable, Equatable {
     public let alerts: [Alert]
     public let createdAt: Date
     public let isRepeat: Bool
+
+    public init(id: String, groupKey: String, receivers: [String], groupLabels: [String: String], status: String,
+                alerts: [Alert], createdAt: Date, isRepeat: Bool) {
+        self.id = id
+        self.groupKey = groupKey
+        self.receivers = receivers
+        self.groupLabels = groupLabels
+        self.status = status
+        self.alerts = alerts
+        self.createdAt = createdAt
+        self.isRepeat = isRepeat
+    }
 }
 
 /// Routing and grouping, pure: alert changes go in, notifications come out when due. The daemon

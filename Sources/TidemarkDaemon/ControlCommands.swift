@@ -1,0 +1,317 @@
+import Dispatch
+import Foundation
+import TidemarkCore
+import TidemarkNotify
+import TidemarkStore
+
+/// The control-socket commands (SPEC §8). Each runs on the engine queue, so it sees a consistent state.
+extension Daemon {
+    static let writeCommands: Set<String> = ["silence.add", "silence.expire", "ack", "reload", "test-notify", "outbox.retry"]
+    public static let commands: [String] = ["status", "sources", "drops", "alerts", "rules", "history", "silence.add",
+                                            "silence.list", "silence.expire", "ack", "reload", "test-notify", "outbox.retry", "metrics"]
+
+    func handle(_ request: ControlRequest, reply: @escaping @Sendable (Result<JSON, ControlError>) -> Void) {
+        guard Daemon.commands.contains(request.command) else {
+            return reply(.failure(ControlError(.unknownCommand, "unknown command \"\(request.command)\" (commands: \(Daemon.commands.joined(separator: ", ")))")))
+        }
+        if Daemon.writeCommands.contains(request.command),
+           !request.peer.isAdmin(adminGroup: loaded.configuration.control.adminGroup) {
+            return reply(.failure(ControlError(.forbidden, "\(request.command) needs root, the daemon's user or a member of \(loaded.configuration.control.adminGroup ?? "the admin group") (you are \(request.peer.userName))")))
+        }
+        queue.async { [self] in
+            if request.command == "test-notify" { return testNotify(request, reply: reply) }
+            do {
+                reply(.success(try execute(request)))
+            } catch let e as ControlError {
+                reply(.failure(e))
+            } catch {
+                reply(.failure(ControlError(.internal, "\(error)")))
+            }
+        }
+    }
+
+    func execute(_ r: ControlRequest) throws -> JSON {
+        dispatchPrecondition(condition: .onQueue(queue))
+        let now = Date()
+        switch r.command {
+        case "status": return try status(now: now)
+        case "sources": return .array(try loaded.configuration.sources.map { try sourceJSON($0, now: now) })
+        case "drops":
+            let limit = try positive(r, "limit", default: 20)
+            if let s = r.string("source"), loaded.configuration.source(named: s) == nil {
+                throw ControlError(.notFound, "no source named \"\(s)\"")
+            }
+            return .array(try store.drops(source: r.string("source"), limit: limit).map(dropJSON))
+        case "alerts": return try alerts(r, now: now)
+        case "rules": return rules()
+        case "history": return try history(r)
+        case "silence.add": return try addSilence(r, now: now)
+        case "silence.list": return .array(engine.silences.map { silenceJSON($0, now: now) })
+        case "silence.expire":
+            guard let id = r.string("id") else { throw ControlError(.invalid, "silence.expire needs \"id\"") }
+            var next = engine
+            guard let s = next.expireSilence(id: id, now: now) else { throw ControlError(.notFound, "no silence with id \(id)") }
+            try store.saveSilence(s)
+            engine = next
+            log.info("silence expired", [("id", id), ("by", r.peer.userName)])
+            silenceEnded(id)
+            return .object([("id", .string(id))])
+        case "ack": return try acknowledge(r, now: now)
+        case "reload":
+            switch reload() {
+            case .success(let ok): return .object([("sha256", .string(ok.sha256)), ("loaded_at", .string(rfc3339(ok.loadedAt)))])
+            case .failure(let f): throw ControlError(.invalid, "config invalid; the running config stays:\n" + f.errors.joined(separator: "\n"))
+            }
+        case "outbox.retry":
+            let n = try store.retryDead(id: r.string("id"), now: now)
+            if let id = r.string("id"), n == 0 { throw ControlError(.notFound, "no dead delivery with id \(id)") }
+            log.info("outbox: requeued dead deliveries", [("count", "\(n)"), ("by", r.peer.userName)])
+            outbox.kick()
+            return .object([("requeued", .int(n))])
+        case "metrics": return .object([("text", .string(try metricsText(now: now)))])
+        default: throw ControlError(.unknownCommand, "unknown command \"\(r.command)\"")
+        }
+    }
+
+    func positive(_ r: ControlRequest, _ key: String, default d: Int) throws -> Int {
+        guard r.args[key] != nil else { return d }
+        guard let n = r.int(key), n > 0 else { throw ControlError(.invalid, "\"\(key)\" must be a positive integer") }
+        return min(n, 10_000)
+    }
+
+    func status(now: Date) throws -> JSON {
+        let active = engine.activeAlerts
+        let counts = try store.outboxCounts()
+        let reload: JSON = lastReload.map {
+            .object([("at", .string(rfc3339($0.at))), ("ok", .bool($0.ok)), ("error", .optional($0.error))])
+        } ?? .null
+        return .object([
+            ("version", .string(TidemarkVersion.current)),
+            ("pid", .int(Int(getpid()))),
+            ("started_at", .string(rfc3339(startedAt))),
+            ("uptime_seconds", .int(Int(now.timeIntervalSince(startedAt)))),
+            ("config", .object([("path", .string(options.configPath)), ("sha256", .string(configSHA256)),
+                                ("loaded_at", .string(rfc3339(configLoadedAt))), ("last_reload", reload)])),
+            ("sources", .array(try loaded.configuration.sources.map { try sourceJSON($0, now: now) })),
+            ("alerts", .object([
+                ("pending", .int(active.filter { $0.phase == .pending }.count)),
+                ("firing", .int(active.filter { $0.phase == .firing }.count)),
+                ("silenced", .int(active.filter { !engine.silencedBy($0, at: now).isEmpty }.count)),
+                ("acknowledged", .int(active.filter { engine.acknowledgements[$0.id] != nil }.count)),
+            ])),
+            ("outbox", .object([("pending", .int(counts.pending)), ("retrying", .int(counts.retrying)), ("dead", .int(counts.dead))])),
+            ("last_evaluation_at", engine.lastEvaluationAt.map { .string(rfc3339($0)) } ?? .null),
+        ])
+    }
+
+    func sourceJSON(_ s: SourceConfig, now: Date) throws -> JSON {
+        let location: String
+        switch s.location {
+        case .directory(let d): location = d.path
+        case .url(let u): location = redactedURL(u.url)
+        }
+        let last = try store.drops(source: s.name, limit: 1).first
+        let staleID = Alert.id(rule: BuiltinRule.sourceStale, labels: Labels(["source": s.name]))
+        return .object([
+            ("name", .string(s.name)), ("kind", .string(s.location.kind)), ("location", .string(location)),
+            ("expect_every_seconds", s.expectEvery.map { .int(Int($0.milliseconds / 1000)) } ?? .null),
+            ("stale", .bool(engine.alert(id: staleID) != nil)),
+            ("last_drop", last.map(dropJSON) ?? .null),
+        ])
+    }
+
+    func dropJSON(_ d: DropRecord) -> JSON {
+        .object([
+            ("id", .number(Double(d.id))), ("source", .string(d.source)), ("file", .string(d.file)), ("sha256", .string(d.sha256)),
+            ("received_at", .string(rfc3339(d.receivedAt))), ("status", .string(d.status.rawValue)), ("as_of", .optional(d.asOf)),
+            ("observations", .int(d.observations)), ("errors", .array(d.errors.map(JSON.string))),
+        ])
+    }
+
+    func alerts(_ r: ControlRequest, now: Date) throws -> JSON {
+        let state = r.string("state")
+        guard state == nil || ["pending", "firing", "all"].contains(state!) else {
+            throw ControlError(.invalid, "\"state\" must be pending, firing or all")
+        }
+        if let rule = r.string("rule"), engine.rule(named: rule) == nil, !BuiltinRule.all.contains(rule) {
+            throw ControlError(.notFound, "no rule named \"\(rule)\"")
+        }
+        let list = engine.activeAlerts.filter { a in
+            (state == nil || state == "all" || a.phase.rawValue == state) && (r.string("rule") == nil || a.rule == r.string("rule"))
+        }
+        return .array(list.map { alertJSON($0, now: now) })
+    }
+
+    func alertJSON(_ a: Alert, now: Date) -> JSON {
+        let p = renderer.presentation
+        let ack: JSON = engine.acknowledgements[a.id].map {
+            .object([("by", .string($0.by)), ("at", .string(rfc3339($0.at))), ("comment", .string($0.comment))])
+        } ?? .null
+        let suppressed = p.isSuppressed(a.value, isCount: a.isCount)
+        var fields: [(String, JSON)] = [
+            ("id", .string(a.id)), ("rule", .string(a.rule)), ("labels", Labels(p.labels(a)).json),
+            ("state", .string(a.phase.rawValue)), ("severity", .string(a.level == .critical ? "critical" : "warning")),
+            ("value", suppressed ? .null : .number(a.value)), ("threshold", .string(a.threshold)),
+            ("as_of", .string(a.asOf.description)), ("source", .string(a.source)), ("drop", .string(a.drop)),
+            ("starts_at", .string(rfc3339(a.startsAt))),
+            ("silenced_by", .array(engine.silencedBy(a, at: now).map(JSON.string))),
+            ("acknowledged", ack),
+            ("summary", .string(p.summary(a, templates: renderer.templates))),
+        ]
+        if suppressed { fields.append(("suppressed", .bool(true))) }
+        return .object(fields)
+    }
+
+    func rules() -> JSON {
+        let active = engine.activeAlerts
+        return .array(loaded.configuration.rules.map { rule in
+            let firing = active.filter { $0.rule == rule.name && $0.phase == .firing }
+            return .object([
+                ("name", .string(rule.name)), ("expr", .string(rule.expr)),
+                ("warn", .optional(rule.warn?.description)), ("crit", .optional(rule.crit?.description)),
+                ("clear", .optional(rule.clear?.description)), ("for", .string(rule.forCondition.description)),
+                ("series", .int(engine.seriesCounts[rule.name] ?? 0)),
+                ("firing", .int(firing.count)),
+                ("critical", .int(firing.filter { $0.level == .critical }.count)),
+                ("warning", .int(firing.filter { $0.level == .warning }.count)),
+                ("pending", .int(active.filter { $0.rule == rule.name && $0.phase == .pending }.count)),
+            ])
+        })
+    }
+
+    func history(_ r: ControlRequest) throws -> JSON {
+        guard let metric = r.string("metric"), !metric.isEmpty else { throw ControlError(.invalid, "history needs \"metric\"") }
+        let limit = try positive(r, "limit", default: 30)
+        var wanted: [String: String] = [:]
+        if let labels = r.args["labels"] {
+            guard case .object(let pairs) = labels else { throw ControlError(.invalid, "\"labels\" must be an object of strings") }
+            for (k, v) in pairs {
+                guard let s = v.stringValue else { throw ControlError(.invalid, "label \(k) must be a string") }
+                wanted[k] = s
+            }
+        }
+        let known = try engine.series.metricNames.contains(metric) || !store.history(metric: metric, matching: { _ in true }, limit: 1).isEmpty
+        guard known else {
+            throw ControlError(.notFound, "no metric named \"\(metric)\"")
+        }
+        let rows = try store.history(metric: metric, matching: { l in wanted.allSatisfy { l[$0.key] == $0.value } }, limit: limit)
+        let isCount = engine.series.isCount(metric)
+        let p = renderer.presentation
+        return .array(rows.map { row in
+            let suppressed = p.isSuppressed(row.value, isCount: isCount)
+            var f: [(String, JSON)] = [("as_of", .string(row.asOf.description)), ("value", suppressed ? .null : .number(row.value)),
+                                       ("drop", .string(row.drop)), ("labels", row.labels.json)]
+            if suppressed { f.append(("suppressed", .bool(true))) }
+            return .object(f)
+        })
+    }
+
+    func addSilence(_ r: ControlRequest, now: Date) throws -> JSON {
+        guard let list = r.args["matchers"]?.arrayValue, !list.isEmpty else {
+            throw ControlError(.invalid, "silence.add needs \"matchers\": [\"label=value\", ...]")
+        }
+        var matchers: [LabelMatcher] = []
+        for m in list {
+            guard let text = m.stringValue, let parsed = LabelMatcher.parse(text) else {
+                throw ControlError(.invalid, "bad matcher \(m.serialized()): use label=value, label!=value, label=~regex or label!~regex")
+            }
+            matchers.append(parsed)
+        }
+        let endsAt: Date
+        if let d = r.string("duration") {
+            guard let span = TimeSpan.parse(d), span.milliseconds > 0 else { throw ControlError(.invalid, "bad duration \"\(d)\" (like 2h, 1d, 30m)") }
+            endsAt = now.addingTimeInterval(span.seconds)
+        } else if let e = r.string("ends_at") {
+            guard let date = ISO8601DateFormatter().date(from: e), date > now else {
+                throw ControlError(.invalid, "\"ends_at\" must be a future RFC 3339 time such as 2026-11-23T09:00:00Z")
+            }
+            endsAt = date
+        } else {
+            throw ControlError(.invalid, "silence.add needs \"duration\" or \"ends_at\"")
+        }
+        guard let comment = r.string("comment"), !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ControlError(.invalid, "silence.add needs a \"comment\" saying why")
+        }
+        let silence = Silence(id: Daemon.newID(), matchers: matchers, startsAt: now, endsAt: endsAt,
+                              author: r.string("author") ?? r.peer.userName, comment: comment)
+        try store.saveSilence(silence)
+        engine.addSilence(silence)
+        scheduleSilenceEnd(silence)
+        log.info("silence added", [("id", silence.id), ("matchers", matchers.map(\.text).joined(separator: ",")),
+                                   ("ends_at", rfc3339(endsAt)), ("by", silence.author)])
+        return .object([("id", .string(silence.id)), ("ends_at", .string(rfc3339(endsAt)))])
+    }
+
+    func silenceJSON(_ s: Silence, now: Date) -> JSON {
+        .object([
+            ("id", .string(s.id)), ("matchers", .array(s.matchers.map { .string($0.text) })),
+            ("starts_at", .string(rfc3339(s.startsAt))), ("ends_at", .string(rfc3339(s.endsAt))),
+            ("author", .string(s.author)), ("comment", .string(s.comment)), ("active", .bool(s.isActive(at: now))),
+        ])
+    }
+
+    func acknowledge(_ r: ControlRequest, now: Date) throws -> JSON {
+        guard let id = r.string("id") else { throw ControlError(.invalid, "ack needs \"id\"") }
+        guard let alert = engine.alert(id: id) else { throw ControlError(.notFound, "no active alert with id \(id)") }
+        let ack = Acknowledgement(alertID: id, by: r.string("author") ?? r.peer.userName, at: now,
+                                  comment: r.string("comment") ?? "", level: alert.level)
+        try store.saveAcknowledgement(ack)
+        engine.acknowledge(ack)
+        log.info("alert acknowledged", [("id", id), ("rule", alert.rule), ("by", ack.by)])
+        return .object([("id", .string(id))])
+    }
+
+    func testNotify(_ r: ControlRequest, reply: @escaping @Sendable (Result<JSON, ControlError>) -> Void) {
+        guard let name = r.string("receiver") else { return reply(.failure(ControlError(.invalid, "test-notify needs \"receiver\""))) }
+        guard let receiver = loaded.configuration.receivers.first(where: { $0.name == name }) else {
+            let names = loaded.configuration.receivers.map(\.name).joined(separator: ", ")
+            return reply(.failure(ControlError(.notFound, "no receiver named \"\(name)\" (receivers: \(names))")))
+        }
+        let now = Date()
+        let labels = Labels(["alertname": "tidemark_test", "source": "test-notify"])
+        let alert = Alert(id: Alert.id(rule: "tidemark_test", labels: labels), rule: "tidemark_test",
+                          seriesLabels: ["source": "test-notify"], phase: .firing, level: .warning, value: 1,
+                          previousValue: nil, revisedFrom: nil, threshold: "test", asOf: AsOf(date: now), source: "test-notify",
+                          drop: "", startsAt: now, firedAt: now, endsAt: nil, consecutive: 1, holdingSinceAsOf: AsOf(date: now))
+        let note = AlertNotification(id: Daemon.newID(), groupKey: "test:{}", receivers: [name], groupLabels: ["alertname": "tidemark_test"],
+                                     status: "firing", alerts: [alert], createdAt: now, isRepeat: false)
+        let payload = renderer.render(note, receiver: receiver, now: now)
+        let worker = outbox!
+        let log = self.log
+        DispatchQueue.global().async {
+            let outcome = worker.testDelivery(payload, notificationID: note.id, receiver: receiver)
+            let (delivered, detail): (Bool, String)
+            switch outcome {
+            case .delivered(let d): (delivered, detail) = (true, d)
+            case .retry(let e, _), .failed(let e): (delivered, detail) = (false, e)
+            }
+            log.info("test notification", [("receiver", name), ("delivered", "\(delivered)"), ("detail", detail)])
+            reply(.success(.object([("receiver", .string(name)), ("delivered", .bool(delivered)), ("detail", .string(detail))])))
+        }
+    }
+
+    func metricsText(now: Date) throws -> String {
+        var lines: [String] = []
+        func gauge(_ name: String, _ help: String, _ values: [(String, Double)]) {
+            lines.append("# HELP tidemark_\(name) \(help)")
+            lines.append("# TYPE tidemark_\(name) gauge")
+            for (labels, v) in values { lines.append("tidemark_\(name)\(labels) \(formatNumber(v))") }
+        }
+        gauge("uptime_seconds", "Seconds since the daemon started.", [("", now.timeIntervalSince(startedAt).rounded())])
+        let active = engine.activeAlerts
+        gauge("alerts", "Active alerts by state.", [("{state=\"pending\"}", Double(active.filter { $0.phase == .pending }.count)),
+                                                    ("{state=\"firing\"}", Double(active.filter { $0.phase == .firing }.count))])
+        let c = try store.outboxCounts()
+        gauge("outbox", "Outbox deliveries by state.", [("{state=\"pending\"}", Double(c.pending)), ("{state=\"retrying\"}", Double(c.retrying)),
+                                                        ("{state=\"dead\"}", Double(c.dead))])
+        gauge("series", "Series held in memory.", [("", Double(engine.series.seriesCount))])
+        let counters = metrics.snapshot
+        var seen = Set<String>()
+        for key in counters.keys.sorted() {
+            let name = String(key.prefix { $0 != "{" })
+            if seen.insert(name).inserted { lines.append("# TYPE \(name) counter") }
+            lines.append("\(key) \(formatNumber(counters[key]!))")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,147 @@
+import Dispatch
+import Foundation
+import Synchronization
+import TidemarkCore
+import TidemarkNotify
+import TidemarkStore
+
+/// Counters for `tidemark metrics` (Prometheus text format).
+public final class DaemonMetrics: Sendable {
+    private let counters = Mutex<[String: Double]>([:])
+
+    public func count(_ name: String, _ labels: [String: String] = [:], by n: Double = 1) {
+        let key = "tidemark_\(name)_total" + (labels.isEmpty ? "" : Labels(labels).description)
+        counters.withLock { $0[key, default: 0] += n }
+    }
+
+    public var snapshot: [String: Double] { counters.withLock { $0 } }
+}
+
+/// Delivers the durable outbox on its own queue with one reused libcurl handle: due rows are sent,
+/// failures retried with backoff until `give_up_after`, then marked dead (SPEC §7 "Delivery").
+public final class OutboxWorker: @unchecked Sendable {
+    let queue = DispatchQueue(label: "tidemark.outbox")
+    private let store: Store
+    private let log: Log
+    private let metrics: DaemonMetrics
+    private let receivers: Mutex<[String: ReceiverConfig]>
+    private let deliverer: Deliverer
+    private var timer: DispatchSourceTimer?
+    private let stopping = Atomic<Bool>(false)
+
+    public init(store: Store, configuration: Configuration, log: Log, metrics: DaemonMetrics,
+                deliverer: Deliverer = Deliverer()) {
+        self.store = store
+        self.log = log
+        self.metrics = metrics
+        self.deliverer = deliverer
+        receivers = Mutex(Dictionary(uniqueKeysWithValues: configuration.receivers.map { ($0.name, $0) }))
+    }
+
+    public func start() { kick() }
+
+    public func update(configuration: Configuration) {
+        receivers.withLock { $0 = Dictionary(uniqueKeysWithValues: configuration.receivers.map { ($0.name, $0) }) }
+    }
+
+    /// Delivers whatever is due now (new rows were queued).
+    public func kick() {
+        queue.async { [self] in drain() }
+    }
+
+    /// Stops taking new work; waits up to `timeout` seconds for the attempt in flight. True when idle.
+    public func stop(timeout: Double) -> Bool {
+        stopping.store(true, ordering: .relaxed)
+        let done = DispatchSemaphore(value: 0)
+        queue.async { [self] in
+            timer?.cancel()
+            done.signal()
+        }
+        return done.wait(timeout: .now() + timeout) == .success
+    }
+
+    private func drain() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        while !stopping.load(ordering: .relaxed) {
+            let now = Date()
+            let due: [OutboxItem]
+            do {
+                due = try store.dueOutbox(now: now, limit: 200)
+            } catch {
+                log.error("outbox: cannot read: \(error)")
+                schedule(at: now.addingTimeInterval(10))
+                return
+            }
+            if due.isEmpty { break }
+            var updates: [OutboxItem] = []
+            for item in due {
+                if stopping.load(ordering: .relaxed) { break }
+                updates.append(attempt(item))
+            }
+            do {
+                try store.updateOutbox(updates, now: Date())
+            } catch {
+                log.error("outbox: cannot record delivery results: \(error)")
+            }
+            if due.count < 200 { break }
+        }
+        if let next = try? store.nextOutboxAttempt() { schedule(at: next) }
+    }
+
+    /// One attempt, and the row as it should be stored afterwards.
+    func attempt(_ original: OutboxItem) -> OutboxItem {
+        var item = original
+        let now = Date()
+        item.attempts += 1
+        guard let receiver = receivers.withLock({ $0[item.receiver] }) else {
+            item.state = .dead
+            item.lastError = "receiver \(item.receiver) is no longer configured"
+            log.error("outbox: delivery dead", [("id", item.id), ("error", item.lastError!)])
+            metrics.count("notifications", ["receiver": item.receiver, "outcome": "dead"])
+            return item
+        }
+        let outcome = deliverer.deliver(item.payload, notificationID: item.notificationID, to: receiver, now: now)
+        switch outcome {
+        case .delivered(let detail):
+            item.state = .sent
+            item.lastError = nil
+            metrics.count("notifications", ["receiver": item.receiver, "outcome": "delivered"])
+            log.info("notification delivered", [("id", item.id), ("receiver", item.receiver), ("detail", detail)])
+        case .retry(let error, let after):
+            item.lastError = error
+            if now.timeIntervalSince(item.createdAt) >= receiver.giveUpAfter.seconds {
+                item.state = .dead
+                metrics.count("notifications", ["receiver": item.receiver, "outcome": "dead"])
+                log.error("outbox: delivery dead after \(item.attempts) attempts", [("id", item.id), ("receiver", item.receiver), ("error", error)])
+            } else {
+                item.state = .retrying
+                let delay = min(after ?? Backoff.delay(afterAttempts: item.attempts), 3600)
+                item.nextAttemptAt = now.addingTimeInterval(delay)
+                metrics.count("notifications", ["receiver": item.receiver, "outcome": "retry"])
+                log.warning("notification delivery failed; will retry", [("id", item.id), ("receiver", item.receiver),
+                                                                          ("error", error), ("retry_in", "\(Int(delay))s")])
+            }
+        case .failed(let error):
+            item.state = .dead
+            item.lastError = error
+            metrics.count("notifications", ["receiver": item.receiver, "outcome": "dead"])
+            log.error("outbox: delivery failed permanently", [("id", item.id), ("receiver", item.receiver), ("error", error)])
+        }
+        return item
+    }
+
+    /// One synchronous attempt for `test-notify`, outside the outbox.
+    public func testDelivery(_ payload: [UInt8], notificationID: String, receiver: ReceiverConfig) -> DeliveryOutcome {
+        queue.sync { deliverer.deliver(payload, notificationID: notificationID, to: receiver, now: Date()) }
+    }
+
+    private func schedule(at date: Date) {
+        timer?.cancel()
+        guard !stopping.load(ordering: .relaxed) else { return }
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(wallDeadline: .now() + max(0, date.timeIntervalSinceNow), leeway: .milliseconds(50))
+        t.setEventHandler { [weak self] in self?.drain() }
+        t.resume()
+        timer = t
+    }
+}
