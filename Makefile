@@ -39,6 +39,10 @@ test: deps
 	$(SWIFT) build
 	$(SWIFT) test
 
+demo: deps
+	$(SWIFT) build
+	bash scripts/demo.sh
+
 install: release
 	install -d $(BINDIR) $(UNITDIR) $(SYSUSERSDIR) $(CONFDIR)
 	install -m 0755 "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/tidemark" $(BINDIR)/tidemark
@@ -56,4 +60,4 @@ bench-reader: deps
 	bash Benchmarks/reader-bench.sh
 
 clean:
-	rm -rf .build .build-* Benchmarks/.build demo-state
+	rm -rf .build .build-* Benchmarks/.build .demo

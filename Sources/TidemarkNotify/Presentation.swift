@@ -28,7 +28,15 @@ public struct Presentation: Sendable {
     }
 
     public func valueText(_ value: Double, isCount: Bool) -> String {
-        isSuppressed(value, isCount: isCount) ? "fewer than \(smallCounts)" : formatNumber(value)
+        isSuppressed(value, isCount: isCount) ? "fewer than \(smallCounts)" : Presentation.number(value)
+    }
+
+    /// Whole numbers as they are; others to one decimal place (a rate of 16.666… reads 16.7), but never
+    /// rounded to zero.
+    public static func number(_ v: Double) -> String {
+        if v == v.rounded() || abs(v) >= 1e15 { return formatNumber(v) }
+        let one = (v * 10).rounded() / 10
+        return formatNumber(one != 0 ? one : (v * 1000).rounded() / 1000)
     }
 
     public func levelName(_ alert: Alert) -> String {

@@ -30,27 +30,28 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let path = options.resolvedPath
+        let loaded: LoadedConfiguration
+        var stderr = StandardError()
         do {
-            let loaded = try ConfigLoader().load(path: path)
-            let c = loaded.configuration
-            let templateProblems = TemplateSet.check(c)
-            guard templateProblems.isEmpty else {
-                var stderr = StandardError()
-                for p in templateProblems { print("error: \(path): \(p)", to: &stderr) }
-                print("\(path): invalid (\(count(templateProblems.count, "error")))", to: &stderr)
-                throw ExitCode(1)
-            }
-            print("\(path): valid — \(count(c.sources.count, "source")), \(count(c.derive.count, "derived metric")), "
-                  + "\(count(c.rules.count, "rule")), \(count(c.receivers.count, "receiver")), \(count(c.routes.count, "route"))")
-            for line in ConfigSummary.lines(c) { print("  " + line) }
-            for w in loaded.warnings { print("warning: \(w)") }
+            loaded = try ConfigLoader().load(path: path)
         } catch {
-            var stderr = StandardError()
             for e in error.errors { print("error: \(e)", to: &stderr) }
             for w in error.warnings { print("warning: \(w)", to: &stderr) }
             print("\(path): invalid (\(count(error.errors.count, "error")))", to: &stderr)
             throw ExitCode(1)
         }
+        let c = loaded.configuration
+        // Every template is rendered against a sample alert: a template error is a config error (SPEC §3).
+        let templateProblems = TemplateSet.check(c)
+        guard templateProblems.isEmpty else {
+            for p in templateProblems { print("error: \(path): \(p)", to: &stderr) }
+            print("\(path): invalid (\(count(templateProblems.count, "error")))", to: &stderr)
+            throw ExitCode(1)
+        }
+        print("\(path): valid — \(count(c.sources.count, "source")), \(count(c.derive.count, "derived metric")), "
+              + "\(count(c.rules.count, "rule")), \(count(c.receivers.count, "receiver")), \(count(c.routes.count, "route"))")
+        for line in ConfigSummary.lines(c) { print("  " + line) }
+        for w in loaded.warnings { print("warning: \(w)") }
     }
 }
 
