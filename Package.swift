@@ -57,16 +57,16 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Shared test helpers; the Python fixtures they start live in Tests/Fixtures.
         .target(name: "TidemarkTestSupport", path: "Tests/TidemarkTestSupport"),
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore", "TidemarkCrypto"]),
         .testTarget(name: "TidemarkConfigTests", dependencies: ["TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TidemarkStoreTests", dependencies: ["TidemarkStore", "TidemarkCore", "TidemarkTestSupport"]),
-        .testTarget(name: "TidemarkNotifyTests", dependencies: ["TidemarkNotify", "TidemarkCore", "TidemarkTestSupport"],
-                    exclude: ["Fixtures"]),
+        .testTarget(name: "TidemarkNotifyTests", dependencies: ["TidemarkNotify", "TidemarkCore", "TidemarkCrypto", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"],
                     exclude: ["Fixtures"]),
         // Runs the real `tidemark` binary as a subprocess; depending on it makes `swift test` build it.
-        .testTarget(name: "EndToEndTests", dependencies: ["tidemark", "TidemarkTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["tidemark", "TidemarkTestSupport", "TidemarkStore", "TidemarkCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

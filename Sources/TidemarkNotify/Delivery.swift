@@ -90,9 +90,9 @@ public final class Deliverer {
             try curl.send(mail)
             return .delivered(detail: "accepted by \(redactedURL(e.url)) for \(e.to.count) recipient(s)")
         } catch {
-            // Authentication and recipient refusals do not heal by themselves, but a mail server that is
-            // down or busy does; libcurl cannot always tell a 4xx from a 5xx reply, so retry until give_up_after.
-            let permanent = [67 /* LOGIN_DENIED */, 55 /* SEND_ERROR is retried */].contains(error.code) && error.code == 67
+            // A refused login (CURLE_LOGIN_DENIED) will not heal by retrying; a server that is down, busy
+            // or answers 4xx may, so everything else is retried until give_up_after.
+            let permanent = error.code == 67
             let text = "\(redactedURL(e.url)): \(error.message)"
             return permanent ? .failed(error: text) : .retry(error: text, after: nil)
         }

@@ -41,3 +41,68 @@ public final class TemporaryDirectory: @unchecked Sendable {
         return full
     }
 }
+
+/// A Python fixture from Tests/Fixtures run with Debian's python3 (which has aiosmtpd); it prints its
+/// port on the first line and serves until killed.
+public final class PythonFixture: @unchecked Sendable {
+    public let process = Process()
+    public let port: Int
+
+    public init(_ script: String, _ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [repositoryRoot + "/Tests/Fixtures/" + script] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        try process.run()
+        var line = Data()
+        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line.append(byte)
+        }
+        port = Int(String(decoding: line, as: UTF8.self)) ?? 0
+    }
+
+    deinit { stop() }
+
+    /// SIGKILL: a child spawned by the test runner may inherit an ignored SIGTERM.
+    public func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+/// A self-signed certificate for localhost/127.0.0.1, made at test time with openssl.
+public struct TestCertificate {
+    public let certificate: String
+    public let key: String
+
+    public init(in directory: TemporaryDirectory) throws {
+        certificate = directory.path + "/cert.pem"
+        key = directory.path + "/key.pem"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "2",
+                       "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+    }
+}
+
+/// Waits until `condition` holds or `seconds` pass; returns whether it held.
+public func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(20_000)
+    }
+    return try condition()
+}
+
+/// The files in a directory, sorted, skipping hidden ones.
+public func files(in directory: String, suffix: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+        .filter { !$0.hasPrefix(".") && $0.hasSuffix(suffix) }.sorted().map { directory + "/" + $0 }
+}

@@ -1,0 +1,54 @@
+"""Loopback webhook receiver for notification tests. Usage: receiver_server.py OUTDIR [CERT KEY]
+Prints its port, then serves until killed. Every POST is saved as OUTDIR/NNNN.json:
+{"path", "headers", "body"}. Paths: /ok → 200, /fail → 500, /bad → 400, /busy → 429 with Retry-After: 7,
+/flaky → 500 for the first two requests then 200. With CERT and KEY it serves HTTPS.
+"""
+import http.server, json, os, ssl, sys, threading
+
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+lock = threading.Lock()
+count = [0]
+flaky = [0]
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with lock:
+            count[0] += 1
+            n = count[0]
+            if self.path == "/flaky":
+                flaky[0] += 1
+        record = {"path": self.path, "headers": {k: v for k, v in self.headers.items()}, "body": body.decode("utf-8")}
+        tmp = os.path.join(out, f".{n:06d}.tmp")
+        with open(tmp, "w") as f:
+            json.dump(record, f)
+        os.rename(tmp, os.path.join(out, f"{n:06d}.json"))
+        status, headers = 200, []
+        if self.path == "/fail" or (self.path == "/flaky" and flaky[0] <= 2):
+            status = 500
+        elif self.path == "/bad":
+            status = 400
+        elif self.path == "/busy":
+            status, headers = 429, [("Retry-After", "7")]
+        reply = b'{"ok": true}' if status == 200 else b'{"error": "no"}'
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if len(sys.argv) > 3:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
