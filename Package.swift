@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"],
                     exclude: ["Fixtures"]),
         // Runs the real `tidemark` binary as a subprocess; depending on it makes `swift test` build it.
-        .testTarget(name: "EndToEndTests", dependencies: ["tidemark", "TidemarkTestSupport", "TidemarkStore", "TidemarkCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["tidemark", "TidemarkTestSupport", "TidemarkStore", "TidemarkCore", "TidemarkDaemon"]),
     ],
     swiftLanguageModes: [.v6]
 )

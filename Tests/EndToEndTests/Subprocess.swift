@@ -15,7 +15,9 @@ struct RunResult {
 }
 
 /// Runs the real binary with the given arguments and environment additions, waiting for it to exit.
-func runTidemark(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> RunResult {
+/// A child still running after `timeout` seconds is killed (and its status is then the signal's).
+func runTidemark(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
+                 timeout: Double = 120) throws -> RunResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: tidemarkBinary)
     process.arguments = arguments
@@ -29,6 +31,10 @@ func runTidemark(_ arguments: [String], environment: [String: String] = [:], dir
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    let pid = process.processIdentifier
+    let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+    defer { watchdog.cancel() }
     // Read both pipes before waiting so a chatty child never blocks on a full pipe.
     let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
     let stderrData = err.fileHandleForReading.readDataToEndOfFile()
