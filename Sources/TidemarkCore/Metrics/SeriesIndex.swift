@@ -7,6 +7,28 @@ public struct SeriesIndex: WritableSeriesSource, Sendable {
         var labels: [Labels] = []
         var points: [[SeriesPoint]] = []
         var isCount = false
+
+        mutating func add(_ o: Observation) -> Change {
+            if o.isCount { isCount = true }
+            let point = SeriesPoint(asOf: o.asOf, value: o.value)
+            guard let i = position[o.labels] else {
+                position[o.labels] = labels.count
+                labels.append(o.labels)
+                points.append([point])
+                return .added
+            }
+            // Usually the newest point: append. A back-fill or revision finds its place from the end.
+            var j = points[i].count
+            while j > 0, points[i][j - 1].asOf > o.asOf { j -= 1 }
+            if j > 0, points[i][j - 1].asOf == o.asOf {
+                let old = points[i][j - 1].value
+                if old == o.value { return .unchanged }
+                points[i][j - 1] = point
+                return .revised(from: old)
+            }
+            points[i].insert(point, at: j)
+            return .added
+        }
     }
 
     private var metrics: [String: MetricSeries] = [:]
@@ -23,29 +45,11 @@ public struct SeriesIndex: WritableSeriesSource, Sendable {
         case unchanged
     }
 
+    /// Adds one observation in place (through the dictionary's modify accessor: copying a metric's
+    /// series out and back would copy its arrays on every add).
     @discardableResult
     public mutating func add(_ o: Observation) -> Change {
-        var m = metrics[o.metric] ?? MetricSeries()
-        defer { metrics[o.metric] = m }
-        if o.isCount { m.isCount = true }
-        let point = SeriesPoint(asOf: o.asOf, value: o.value)
-        guard let i = m.position[o.labels] else {
-            m.position[o.labels] = m.labels.count
-            m.labels.append(o.labels)
-            m.points.append([point])
-            return .added
-        }
-        // Usually the newest point: append. A back-fill or revision finds its place from the end.
-        var j = m.points[i].count
-        while j > 0, m.points[i][j - 1].asOf > o.asOf { j -= 1 }
-        if j > 0, m.points[i][j - 1].asOf == o.asOf {
-            let old = m.points[i][j - 1].value
-            if old == o.value { return .unchanged }
-            m.points[i][j - 1] = point
-            return .revised(from: old)
-        }
-        m.points[i].insert(point, at: j)
-        return .added
+        metrics[o.metric, default: MetricSeries()].add(o)
     }
 
     public mutating func add(_ observations: [Observation]) {
