@@ -16,6 +16,10 @@ let package = Package(
             .product(name: "TidemarkCore", package: "tidemark"),
             .product(name: "CSV", package: "CSV.swift"),
         ]),
+        .executableTarget(name: "engine-bench", dependencies: [
+            .product(name: "TidemarkCore", package: "tidemark"),
+            .product(name: "TidemarkStore", package: "tidemark"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,6 +17,8 @@ public struct DropEvaluation: Sendable {
     public var removed: [String] = []
     /// Acknowledgements that ended (resolution or a level rise).
     public var endedAcknowledgements: [String] = []
+
+    public init() {}
 }
 
 /// The pure evaluation core the daemon drives: series history, active alerts, acknowledgements and
