@@ -169,6 +169,15 @@ public final class CurlEasy {
         }
         _ = tm_easy_setopt_io_cb(handle, CURLOPT_WRITEFUNCTION, writeCallback)
         _ = tm_easy_setopt_io_cb(handle, CURLOPT_HEADERFUNCTION, headerCallback)
+        try transfer(context)
+        var status = 0
+        _ = tm_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, headers: context.headers, body: context.body)
+    }
+
+    /// Runs the configured transfer with `context` behind every callback, turning a libcurl failure into
+    /// `CurlError` with the error buffer's detail.
+    private func transfer(_ context: TransferContext) throws(CurlError) {
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { eb in
             eb[0] = 0
             _ = tm_easy_setopt_ptr(handle, CURLOPT_ERRORBUFFER, eb.baseAddress)
@@ -185,9 +194,6 @@ public final class CurlEasy {
             throw CurlError(code: Int(code.rawValue),
                             message: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
         }
-        var status = 0
-        _ = tm_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, headers: context.headers, body: context.body)
     }
 
     /// A non-HTTP transfer: `configure` sets the options, the recipients list and upload body are kept
@@ -204,21 +210,7 @@ public final class CurlEasy {
         let context = TransferContext(limit: 1 << 20, upload: upload)
         _ = tm_easy_setopt_io_cb(handle, CURLOPT_READFUNCTION, readCallback)
         _ = tm_easy_setopt_io_cb(handle, CURLOPT_WRITEFUNCTION, writeCallback)
-        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { eb in
-            eb[0] = 0
-            _ = tm_easy_setopt_ptr(handle, CURLOPT_ERRORBUFFER, eb.baseAddress)
-            let raw = Unmanaged.passUnretained(context).toOpaque()
-            _ = tm_easy_setopt_ptr(handle, CURLOPT_WRITEDATA, raw)
-            _ = tm_easy_setopt_ptr(handle, CURLOPT_READDATA, raw)
-            let rc = withExtendedLifetime(context) { curl_easy_perform(handle) }
-            _ = tm_easy_setopt_ptr(handle, CURLOPT_ERRORBUFFER, nil)
-            return rc
-        }
-        guard code == CURLE_OK else {
-            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw CurlError(code: Int(code.rawValue),
-                            message: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
-        }
+        try transfer(context)
     }
 }
 

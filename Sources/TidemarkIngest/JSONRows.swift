@@ -1,50 +1,15 @@
 import Foundation
-
-/// A JSON value as a drop may hold it. Decoded with `JSONDecoder` so types are exact (no NSNumber guessing).
-indirect enum JSONValue: Decodable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([(String, JSONValue)])
-
-    init(from decoder: any Decoder) throws {
-        if var arrayContainer = try? decoder.unkeyedContainer() {
-            var items: [JSONValue] = []
-            while !arrayContainer.isAtEnd { items.append(try arrayContainer.decode(JSONValue.self)) }
-            self = .array(items)
-            return
-        }
-        if let object = try? decoder.container(keyedBy: AnyKey.self) {
-            // JSONDecoder does not keep key order; sort for a stable column order.
-            self = .object(try object.allKeys.sorted { $0.stringValue < $1.stringValue }.map {
-                ($0.stringValue, try object.decode(JSONValue.self, forKey: $0))
-            })
-            return
-        }
-        let single = try decoder.singleValueContainer()
-        if single.decodeNil() { self = .null }
-        else if let b = try? single.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? single.decode(Double.self) { self = .number(d) }
-        else { self = .string(try single.decode(String.self)) }
-    }
-
-    struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-}
+import TidemarkCore
 
 /// Feeds an array of flat JSON objects to a shape processor as rows (SPEC §4). Errors name the item
 /// (`item 3`) in place of a line: JSONDecoder reports no positions for values.
 enum JSONRows {
     static func feed<P: ShapeProcessor>(_ bytes: [UInt8], rowsPath: [String], to processor: inout P, problems: ProblemLog) -> Int {
-        let root: JSONValue
+        // TidemarkCore.JSON decodes with JSONDecoder, so types are exact (no NSNumber guessing); object
+        // keys come sorted, which gives a stable column order.
+        let root: JSON
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            root = try JSON.parse(bytes)
         } catch {
             problems.add(line: nil, "not valid JSON: \(describe(error))")
             return 0

@@ -25,11 +25,7 @@ public final class Deliverer {
     private let curl = CurlEasy()
     private let consoleOutput: (String) -> Void
 
-    public init(consoleOutput: @escaping (String) -> Void = { line in
-        var l = line
-        l += "\n"
-        FileHandle.standardOutput.write(Data(l.utf8))
-    }) {
+    public init(consoleOutput: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }) {
         self.consoleOutput = consoleOutput
     }
 
@@ -63,20 +59,20 @@ public final class Deliverer {
                                   timeoutMilliseconds: Int(w.timeout.milliseconds),
                                   connectTimeoutMilliseconds: Int(min(w.timeout.milliseconds, 10_000)), caFile: w.caFile,
                                   maxRedirects: 0, maxBodyBytes: 64 << 10)
-        let where_ = redactedURL(w.url.reveal())
+        let shown = redactedURL(w.url.reveal())
         do {
             let response = try curl.perform(request)
             switch response.status {
             case 200..<300:
-                return .delivered(detail: "HTTP \(response.status) from \(where_)")
+                return .delivered(detail: "HTTP \(response.status) from \(shown)")
             case 408, 429, 500...599:
                 let after = response.header("retry-after").flatMap(Double.init)
-                return .retry(error: "HTTP \(response.status) from \(where_)", after: after)
+                return .retry(error: "HTTP \(response.status) from \(shown)", after: after)
             default:
-                return .failed(error: "HTTP \(response.status) from \(where_): not retried")
+                return .failed(error: "HTTP \(response.status) from \(shown): not retried")
             }
         } catch {
-            return .retry(error: "\(where_): \(error.message)", after: nil)
+            return .retry(error: "\(shown): \(error.message)", after: nil)
         }
     }
 

@@ -215,13 +215,8 @@ public final class Store: Sendable {
                     try insertPoint.execute(arguments: [sid, o.asOf.seconds, o.asOf.hasTime, o.value, dropID, derived])
                 }
             }
-            try saveAlerts(db, upserted: c.upsertedAlerts, removed: c.removedAlerts)
-            for t in c.transitions {
-                try db.execute(sql: "INSERT INTO alert_events(alert_id, rule, kind, at, drop_id, body) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [t.alert.id, t.alert.rule, Store.kind(t), Date().timeIntervalSince1970, dropID,
-                                           try JSONEncoder().encode(t.alert)])
-            }
-            for id in c.endedAcknowledgements { try db.execute(sql: "DELETE FROM acks WHERE alert_id = ?", arguments: [id]) }
+            try saveAlertChanges(db, upserted: c.upsertedAlerts, removed: c.removedAlerts, transitions: c.transitions,
+                                 dropID: dropID, endedAcknowledgements: c.endedAcknowledgements)
             try saveGroups(db, c.groups, removed: c.removedGroups)
             try insertOutbox(db, c.outbox)
             return dropID
@@ -232,13 +227,8 @@ public final class Store: Sendable {
     public func commitAlertChanges(upserted: [Alert], removed: [String], transitions: [AlertTransition],
                                    endedAcknowledgements: [String], groups: [NotificationGroup], removedGroups: [String]) throws {
         try durableWrite { db in
-            try saveAlerts(db, upserted: upserted, removed: removed)
-            for t in transitions {
-                try db.execute(sql: "INSERT INTO alert_events(alert_id, rule, kind, at, body) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [t.alert.id, t.alert.rule, Store.kind(t), Date().timeIntervalSince1970,
-                                           try JSONEncoder().encode(t.alert)])
-            }
-            for id in endedAcknowledgements { try db.execute(sql: "DELETE FROM acks WHERE alert_id = ?", arguments: [id]) }
+            try saveAlertChanges(db, upserted: upserted, removed: removed, transitions: transitions, dropID: nil,
+                                 endedAcknowledgements: endedAcknowledgements)
             try saveGroups(db, groups, removed: removedGroups)
         }
     }
@@ -251,13 +241,21 @@ public final class Store: Sendable {
         }
     }
 
-    private func saveAlerts(_ db: Database, upserted: [Alert], removed: [String]) throws {
+    /// Active alerts as they now are, the audit trail of transitions, and acknowledgements that ended.
+    private func saveAlertChanges(_ db: Database, upserted: [Alert], removed: [String], transitions: [AlertTransition],
+                                  dropID: Int64?, endedAcknowledgements: [String]) throws {
         let encoder = JSONEncoder()
         for a in upserted {
             try db.execute(sql: "INSERT OR REPLACE INTO alerts(id, rule, body) VALUES (?, ?, ?)",
                            arguments: [a.id, a.rule, try encoder.encode(a)])
         }
         for id in removed { try db.execute(sql: "DELETE FROM alerts WHERE id = ?", arguments: [id]) }
+        let at = Date().timeIntervalSince1970
+        for t in transitions {
+            try db.execute(sql: "INSERT INTO alert_events(alert_id, rule, kind, at, drop_id, body) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [t.alert.id, t.alert.rule, Store.kind(t), at, dropID, try encoder.encode(t.alert)])
+        }
+        for id in endedAcknowledgements { try db.execute(sql: "DELETE FROM acks WHERE alert_id = ?", arguments: [id]) }
     }
 
     private func saveGroups(_ db: Database, _ groups: [NotificationGroup], removed: [String]) throws {

@@ -179,41 +179,17 @@ func makeWatcher(_ dir: String, settle: Int64 = 300, pattern: String = "*.csv", 
     }
 }
 
-/// The loopback HTTP server in Fixtures/http_server.py, run with Debian's python3.
-final class LoopbackHTTPServer {
-    let process = Process()
-    let port: Int
-    private let errors = Pipe()
+/// The loopback HTTP server in Tests/Fixtures/http_server.py, with its request log.
+struct LoopbackHTTPServer {
+    let fixture: PythonFixture
 
-    init() throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [repositoryRoot + "/Tests/TidemarkIngestTests/Fixtures/http_server.py"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = errors
-        try process.run()
-        var line = Data()
-        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line.append(byte)
-        }
-        port = Int(String(decoding: line, as: UTF8.self)) ?? 0
-    }
+    init() throws { fixture = try PythonFixture("http_server.py", captureStderr: true) }
 
-    deinit { stop() }
-
-    /// SIGKILL: a child spawned by the test runner may inherit an ignored SIGTERM.
-    func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
+    var port: Int { fixture.port }
     var url: String { "http://127.0.0.1:\(port)" }
 
-    /// The request log so far (drained from the server's stderr).
-    func log() -> String {
-        stop()
-        return String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    }
+    /// The request log so far (stops the server).
+    func log() -> String { fixture.stderrText() }
 }
 
 @Suite(.serialized) struct URLPollerTests {

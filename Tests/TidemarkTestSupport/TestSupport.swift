@@ -47,13 +47,16 @@ public final class TemporaryDirectory: @unchecked Sendable {
 public final class PythonFixture: @unchecked Sendable {
     public let process = Process()
     public let port: Int
+    private let errors: Pipe?
 
-    public init(_ script: String, _ arguments: [String]) throws {
+    /// With `captureStderr`, what the fixture writes to stderr (a request log) is kept for `stderrText()`.
+    public init(_ script: String, _ arguments: [String] = [], captureStderr: Bool = false) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = [repositoryRoot + "/Tests/Fixtures/" + script] + arguments
         let out = Pipe()
+        errors = captureStderr ? Pipe() : nil
         process.standardOutput = out
-        process.standardError = FileHandle.standardError
+        process.standardError = errors ?? FileHandle.standardError
         try process.run()
         var line = Data()
         while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
@@ -68,6 +71,12 @@ public final class PythonFixture: @unchecked Sendable {
     public func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+    }
+
+    /// Stops the fixture and returns everything it wrote to stderr (needs `captureStderr`).
+    public func stderrText() -> String {
+        stop()
+        return errors.map { String(decoding: $0.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) } ?? ""
     }
 }
 

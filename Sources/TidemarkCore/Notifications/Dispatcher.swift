@@ -44,13 +44,18 @@ public struct AlertNotification: Sendable, Equatable {
 /// Routing and grouping, pure: alert changes go in, notifications come out when due. The daemon
 /// stores the groups after every change so a restart keeps `group_wait` and `repeat` timing.
 public struct Dispatcher: Sendable {
-    public private(set) var routes: [RouteConfig]
+    public private(set) var routes: [RouteConfig] {
+        didSet { regexes = Dispatcher.compile(routes) }
+    }
     public private(set) var groups: [String: NotificationGroup] = [:]
     private let timeZone: TimeZone
+    /// Each route's `match_re`, compiled once (nil: a pattern that does not compile never matches).
+    private var regexes: [[(label: String, regex: AnchoredRegex?)]]
 
     public init(routes: [RouteConfig], timeZone: TimeZone, groups: [NotificationGroup] = []) {
         self.routes = routes
         self.timeZone = timeZone
+        regexes = Dispatcher.compile(routes)
         for g in groups where g.route < routes.count { self.groups[g.key] = g }
     }
 
@@ -64,17 +69,21 @@ public struct Dispatcher: Sendable {
     /// Indexes of the routes that take an alert with these labels.
     public func routeIndexes(for labels: Labels) -> [Int] {
         var out: [Int] = []
-        for (i, r) in routes.enumerated() where Dispatcher.matches(r, labels) {
+        for (i, r) in routes.enumerated() where matches(i, labels) {
             out.append(i)
             if !r.continueMatching { break }
         }
         return out
     }
 
-    static func matches(_ route: RouteConfig, _ labels: Labels) -> Bool {
-        for (k, v) in route.match where labels[k] != v { return false }
-        for (k, pattern) in route.matchRegex {
-            guard let regex = AnchoredRegex(pattern), regex.matches(labels[k] ?? "") else { return false }
+    static func compile(_ routes: [RouteConfig]) -> [[(label: String, regex: AnchoredRegex?)]] {
+        routes.map { r in r.matchRegex.map { (label: $0.key, regex: AnchoredRegex($0.value)) } }
+    }
+
+    func matches(_ route: Int, _ labels: Labels) -> Bool {
+        for (k, v) in routes[route].match where labels[k] != v { return false }
+        for (label, regex) in regexes[route] {
+            guard let regex, regex.matches(labels[label] ?? "") else { return false }
         }
         return true
     }
