@@ -64,6 +64,7 @@ let package = Package(
         .testTarget(name: "TidemarkStoreTests", dependencies: ["TidemarkStore", "TidemarkCore", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkNotifyTests", dependencies: ["TidemarkNotify", "TidemarkCore", "TidemarkCrypto", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkDaemonTests", dependencies: ["TidemarkDaemon", "TidemarkStore", "TidemarkCore", "TidemarkTestSupport"]),
         // Runs the real `tidemark` binary as a subprocess; depending on it makes `swift test` build it.
         .testTarget(name: "EndToEndTests", dependencies: ["tidemark", "TidemarkTestSupport", "TidemarkStore", "TidemarkCore", "TidemarkDaemon"]),
     ],

@@ -312,6 +312,24 @@ extension Daemon {
             if seen.insert(name).inserted { lines.append("# TYPE \(name) counter") }
             lines.append("\(key) \(formatNumber(counters[key]!))")
         }
+        let help = ["tidemark_evaluation_duration_seconds": "Time to evaluate one accepted drop (rules, derived metrics, alert states).",
+                    "tidemark_delivery_duration_seconds": "Time of one delivery attempt, by receiver."]
+        for (name, series) in metrics.histogramSnapshot.sorted(by: { $0.key < $1.key }) {
+            if let text = help[name] { lines.append("# HELP \(name) \(text)") }
+            lines.append("# TYPE \(name) histogram")
+            for (labels, h) in series.sorted(by: { $0.key.description < $1.key.description }) {
+                func withLE(_ le: String) -> String {
+                    Labels(labels.pairs.map { ($0.name, $0.value) } + [("le", le)]).exposition
+                }
+                for (i, bound) in DaemonMetrics.buckets.enumerated() {
+                    lines.append("\(name)_bucket\(withLE(formatNumber(bound))) \(h.bucketCounts[i])")
+                }
+                lines.append("\(name)_bucket\(withLE("+Inf")) \(h.count)")
+                let plain = labels.isEmpty ? "" : labels.exposition
+                lines.append("\(name)_sum\(plain) \(formatNumber(h.sum))")
+                lines.append("\(name)_count\(plain) \(h.count)")
+            }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -226,8 +226,10 @@ public final class Daemon: @unchecked Sendable {
                                     status: parsed.accepted ? .accepted : .rejected, asOf: parsed.asOfDates.last?.description,
                                     observations: parsed.accepted ? parsed.observations.count : 0, errors: parsed.errorLines)
             if parsed.accepted {
+                let started = DispatchTime.now().uptimeNanoseconds
                 var e = nextEngine.accept(source: source.name, file: fileName, sha256: parsed.sha256,
                                           observations: parsed.observations, now: now)
+                metrics.observe("evaluation_duration", seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
                 let stale = nextEngine.checkStaleness(source: source, lastDropAt: now, startedAt: startedAt, now: now)
                 e.transitions += stale.transitions
                 e.upserted += stale.upserted

@@ -5,16 +5,41 @@ import TidemarkCore
 import TidemarkNotify
 import TidemarkStore
 
-/// Counters for `tidemark metrics` (Prometheus text format).
+/// Counters and duration histograms for `tidemark metrics` (Prometheus text format).
 public final class DaemonMetrics: Sendable {
+    /// Upper bounds (seconds) of the duration histograms: from a fast evaluation to a slow SMTP server.
+    public static let buckets: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    /// One labelled histogram series: cumulative counts per bucket, plus sum and count.
+    public struct Histogram: Sendable {
+        public var bucketCounts = [Int](repeating: 0, count: DaemonMetrics.buckets.count)
+        public var sum = 0.0
+        public var count = 0
+    }
+
     private let counters = Mutex<[String: Double]>([:])
+    private let histograms = Mutex<[String: [Labels: Histogram]]>([:])
+
+    public init() {}
 
     public func count(_ name: String, _ labels: [String: String] = [:], by n: Double = 1) {
-        let key = "tidemark_\(name)_total" + (labels.isEmpty ? "" : Labels(labels).description)
+        let key = "tidemark_\(name)_total" + (labels.isEmpty ? "" : Labels(labels).exposition)
         counters.withLock { $0[key, default: 0] += n }
     }
 
+    /// Records one duration in the histogram `tidemark_<name>_seconds`.
+    public func observe(_ name: String, _ labels: [String: String] = [:], seconds: Double) {
+        histograms.withLock { all in
+            var h = all["tidemark_\(name)_seconds", default: [:]][Labels(labels), default: Histogram()]
+            for (i, bound) in DaemonMetrics.buckets.enumerated() where seconds <= bound { h.bucketCounts[i] += 1 }
+            h.sum += seconds
+            h.count += 1
+            all["tidemark_\(name)_seconds", default: [:]][Labels(labels)] = h
+        }
+    }
+
     public var snapshot: [String: Double] { counters.withLock { $0 } }
+    public var histogramSnapshot: [String: [Labels: Histogram]] { histograms.withLock { $0 } }
 }
 
 /// Delivers the durable outbox on its own queue with one reused libcurl handle: due rows are sent,
@@ -28,17 +53,34 @@ public final class OutboxWorker: @unchecked Sendable {
     private let deliverer: Deliverer
     private var timer: DispatchSourceTimer?
     private let stopping = Atomic<Bool>(false)
+    private let retryDelay: @Sendable (Int) -> Double
 
+    /// `retryDelay` maps the attempts made so far to the wait before the next one (SPEC §7's backoff
+    /// unless a test needs a faster clock).
     public init(store: Store, configuration: Configuration, log: Log, metrics: DaemonMetrics,
-                deliverer: Deliverer = Deliverer()) {
+                deliverer: Deliverer = Deliverer(),
+                retryDelay: @escaping @Sendable (Int) -> Double = { Backoff.delay(afterAttempts: $0) }) {
         self.store = store
         self.log = log
         self.metrics = metrics
         self.deliverer = deliverer
+        self.retryDelay = retryDelay
         receivers = Mutex(Dictionary(uniqueKeysWithValues: configuration.receivers.map { ($0.name, $0) }))
     }
 
-    public func start() { kick() }
+    /// Starts delivering. Rows that were waiting out a backoff when the daemon stopped are tried at once:
+    /// a restart is usually the operator saying "the receiver is fixed".
+    public func start() {
+        queue.async { [self] in
+            do {
+                let resumed = try store.resumeOutbox(now: Date())
+                if resumed > 0 { log.info("outbox: retrying \(resumed) waiting deliveries now") }
+            } catch {
+                log.error("outbox: cannot read: \(error)")
+            }
+            drain()
+        }
+    }
 
     public func update(configuration: Configuration) {
         receivers.withLock { $0 = Dictionary(uniqueKeysWithValues: configuration.receivers.map { ($0.name, $0) }) }
@@ -100,7 +142,10 @@ public final class OutboxWorker: @unchecked Sendable {
             metrics.count("notifications", ["receiver": item.receiver, "outcome": "dead"])
             return item
         }
+        let started = DispatchTime.now().uptimeNanoseconds
         let outcome = deliverer.deliver(item.payload, notificationID: item.notificationID, to: receiver, now: now)
+        metrics.observe("delivery_duration", ["receiver": item.receiver],
+                        seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         switch outcome {
         case .delivered(let detail):
             item.state = .sent
@@ -115,7 +160,7 @@ public final class OutboxWorker: @unchecked Sendable {
                 log.error("outbox: delivery dead after \(item.attempts) attempts", [("id", item.id), ("receiver", item.receiver), ("error", error)])
             } else {
                 item.state = .retrying
-                let delay = min(after ?? Backoff.delay(afterAttempts: item.attempts), 3600)
+                let delay = min(after ?? retryDelay(item.attempts), 3600)
                 item.nextAttemptAt = now.addingTimeInterval(delay)
                 metrics.count("notifications", ["receiver": item.receiver, "outcome": "retry"])
                 log.warning("notification delivery failed; will retry", [("id", item.id), ("receiver", item.receiver),

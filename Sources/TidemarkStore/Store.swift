@@ -435,6 +435,16 @@ public final class Store: Sendable {
         }
     }
 
+    /// Makes every delivery waiting out a backoff due now (at start); returns how many.
+    @discardableResult
+    public func resumeOutbox(now: Date) throws -> Int {
+        try durableWrite { db in
+            try db.execute(sql: "UPDATE outbox SET next_attempt_at = ? WHERE state = 'retrying' AND next_attempt_at > ?",
+                           arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
     /// When the next pending or retrying delivery falls due.
     public func nextOutboxAttempt() throws -> Date? {
         try pool.read { db in

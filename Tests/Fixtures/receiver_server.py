@@ -1,11 +1,19 @@
-"""Loopback webhook receiver for notification tests. Usage: receiver_server.py OUTDIR [CERT KEY]
+"""Loopback webhook receiver for notification tests.
+Usage: receiver_server.py OUTDIR [CERT KEY] [--port N]
 Prints its port, then serves until killed. Every POST is saved as OUTDIR/NNNN.json:
-{"path", "headers", "body"}. Paths: /ok → 200, /fail → 500, /bad → 400, /busy → 429 with Retry-After: 7,
-/flaky → 500 for the first two requests then 200. With CERT and KEY it serves HTTPS.
+{"path", "headers", "body"}. Paths: /ok → 200, /accepted → 202 (as Teams Workflows answer), /fail → 500,
+/bad → 400, /busy → 429 with Retry-After: 7, /flaky → 500 for the first request then 200.
+With CERT and KEY it serves HTTPS; --port binds a given port (to bring a "down" receiver back).
 """
 import http.server, json, os, ssl, sys, threading
 
-out = sys.argv[1]
+args = sys.argv[1:]
+port = 0
+if "--port" in args:
+    i = args.index("--port")
+    port = int(args[i + 1])
+    del args[i:i + 2]
+out = args[0]
 os.makedirs(out, exist_ok=True)
 lock = threading.Lock()
 count = [0]
@@ -31,13 +39,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             json.dump(record, f)
         os.rename(tmp, os.path.join(out, f"{n:06d}.json"))
         status, headers = 200, []
-        if self.path == "/fail" or (self.path == "/flaky" and flaky[0] <= 2):
+        if self.path == "/fail" or (self.path == "/flaky" and flaky[0] <= 1):
             status = 500
+        elif self.path == "/accepted":
+            status = 202
         elif self.path == "/bad":
             status = 400
         elif self.path == "/busy":
             status, headers = 429, [("Retry-After", "7")]
-        reply = b'{"ok": true}' if status == 200 else b'{"error": "no"}'
+        reply = b'{"ok": true}' if status < 300 else b'{"error": "no"}'
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
@@ -45,10 +55,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(reply)
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-if len(sys.argv) > 3:
+http.server.ThreadingHTTPServer.allow_reuse_address = True
+server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+if len(args) > 2:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    ctx.load_cert_chain(args[1], args[2])
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
 server.serve_forever()

@@ -47,6 +47,11 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var description: String {
         "{" + pairs.map { "\($0.name)=\"\(escapeLabelValue($0.value))\"" }.joined(separator: ", ") + "}"
     }
+
+    /// `{a="1",b="2"}` as the Prometheus text exposition format writes label sets (no spaces).
+    public var exposition: String {
+        "{" + pairs.map { "\($0.name)=\"\(escapeLabelValue($0.value).replacingOccurrences(of: "\n", with: "\\n"))\"" }.joined(separator: ",") + "}"
+    }
 }
 
 func escapeLabelValue(_ s: String) -> String {
