@@ -110,6 +110,88 @@ func webhook(_ url: String, format: WebhookFormat = .alertmanager, hmac: String?
         #expect(files(in: dir.path + "/mail", suffix: ".eml").count == 1)
     }
 
+    @Test func receivedMailParsesCleanlyWithAStandardMIMEParser() throws {
+        let dir = TemporaryDirectory()
+        let cert = try TestCertificate(in: dir)
+        let server = try PythonFixture("smtp_server.py", [dir.path + "/mail", cert.certificate, cert.key, "tidemark", "pa55"])
+        let email = EmailReceiver(url: "smtp://127.0.0.1:\(server.port)", startTLS: .required, from: "Tidemark <tidemark@example.gov.uk>",
+                                  to: ["head@example.gov.uk"], username: "tidemark", password: Secret("pa55"), caFile: cert.certificate,
+                                  timeout: .seconds(10))
+        let receiver = ReceiverConfig(name: "managers", kind: .email(email))
+        let renderer = MessageRenderer(configuration: makeConfig(receivers: [receiver]), hostName: "tidemark.example")
+        // Label values from a drop that try to add a header, and text that needs RFC 2047 and HTML escaping.
+        let evil = makeAlert(labels: ["team": "North\r\nBcc: x@y", "worker_id": "Zoë <b>W1</b>"])
+        let payload = renderer.render(note([evil], receivers: ["managers"]), receiver: receiver, now: now)
+        guard case .delivered = Deliverer().deliver(payload, notificationID: "n", to: receiver, now: now) else {
+            Issue.record("not delivered"); return
+        }
+        let eml = try #require(files(in: dir.path + "/mail", suffix: ".eml").first)
+        let envelope = try String(contentsOfFile: eml.replacingOccurrences(of: ".eml", with: ".env"), encoding: .utf8)
+        #expect(envelope == "tidemark@example.gov.uk\nhead@example.gov.uk", "no recipient was added")
+
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(runPythonScript("parse_mail.py", [eml]).utf8)) as? [String: Any])
+        #expect(parsed["content_type"] as? String == "multipart/alternative")
+        #expect((parsed["defects"] as? [String])?.isEmpty == true)
+        let headers = try #require(parsed["headers"] as? [[String]])
+        let names = headers.map { $0[0].lowercased() }
+        #expect(!names.contains("bcc"))
+        for required in ["from", "to", "subject", "date", "message-id", "mime-version", "auto-submitted", "x-tidemark-status", "content-type"] {
+            #expect(names.filter { $0 == required }.count == 1, "exactly one \(required) header")
+        }
+        func header(_ name: String) -> String? { headers.first { $0[0].lowercased() == name }?[1] }
+        #expect(header("subject") == "[FIRING:1] caseload_high (team=North  Bcc: x@y, worker_id=Zoë <b>W1</b>)")
+        #expect(header("from") == "Tidemark <tidemark@example.gov.uk>")
+        #expect(header("message-id") == "<0123456789abcdef0123456789abcdef@tidemark.example>")
+        #expect(header("auto-submitted") == "auto-generated")
+        #expect(header("x-tidemark-status") == "firing")
+
+        let parts = try #require(parsed["parts"] as? [[String: Any]])
+        #expect(parts.map { $0["type"] as? String } == ["text/plain", "text/html"])
+        #expect(parts.allSatisfy { $0["charset"] as? String == "utf-8" && $0["encoding"] as? String == "base64" })
+        let text = try #require(parts[0]["text"] as? String)
+        let html = try #require(parts[1]["text"] as? String)
+        #expect(text.contains("RED — "))
+        #expect(text.contains("Zoë <b>W1</b>"))                  // plain text is shown as is
+        #expect(text.contains("Threshold crossed: > 22"))
+        #expect(html.contains("Zoë &lt;b&gt;W1&lt;/b&gt;"))      // HTML is escaped
+        #expect(!html.contains("<b>W1</b>"))
+    }
+
+    @Test func teamsAndSlackBodiesHaveTheShapeTheirWebhooksExpect() throws {
+        let dir = TemporaryDirectory()
+        let server = try PythonFixture("receiver_server.py", [dir.path + "/in"])
+        let teams = webhook("http://127.0.0.1:\(server.port)/accepted", format: .teams)
+        let slack = webhook("http://127.0.0.1:\(server.port)/ok", format: .slack)
+        let renderer = MessageRenderer(configuration: makeConfig(), hostName: "h")
+        let d = Deliverer()
+        // Teams Workflows answer 202 Accepted: that is a delivery.
+        #expect(d.deliver(renderer.render(note([makeAlert()]), receiver: teams, now: now), notificationID: "t", to: teams, now: now)
+                == .delivered(detail: "HTTP 202 from http://127.0.0.1:\(server.port)/<redacted>"))
+        #expect(d.deliver(renderer.render(note([makeAlert()]), receiver: slack, now: now), notificationID: "s", to: slack, now: now)
+                == .delivered(detail: "HTTP 200 from http://127.0.0.1:\(server.port)/<redacted>"))
+        let got = Received.all(in: dir.path + "/in")
+        #expect(got.count == 2)
+        let card = try #require(try JSONSerialization.jsonObject(with: Data(got[0].body.utf8)) as? [String: Any])
+        #expect(card["type"] as? String == "message")
+        let attachment = try #require((card["attachments"] as? [[String: Any]])?.first)
+        #expect(attachment["contentType"] as? String == "application/vnd.microsoft.card.adaptive")
+        let content = try #require(attachment["content"] as? [String: Any])
+        #expect(content["type"] as? String == "AdaptiveCard")
+        #expect(content["version"] as? String == "1.4")
+        let body = try #require(content["body"] as? [[String: Any]])
+        #expect(body.first?["type"] as? String == "TextBlock")
+        #expect(body.first?["text"] as? String == "[FIRING:1] caseload_high (team=North, worker_id=W2689)")
+        let facts = try #require(body.first { $0["type"] as? String == "FactSet" }?["facts"] as? [[String: String]])
+        #expect(facts.contains { $0["title"] == "Threshold" && $0["value"] == "> 22" })
+        #expect(facts.allSatisfy { $0["title"] != nil && $0["value"] != nil })
+
+        let message = try #require(try JSONSerialization.jsonObject(with: Data(got[1].body.utf8)) as? [String: Any])
+        #expect(message["text"] as? String == "[FIRING:1] caseload_high (team=North, worker_id=W2689)")
+        let blocks = try #require(message["blocks"] as? [[String: Any]])
+        #expect(blocks.map { $0["type"] as? String } == ["header", "section", "context"])
+        #expect(((blocks[1]["text"] as? [String: Any])?["type"] as? String) == "mrkdwn")
+    }
+
     @Test func backoffDoublesFromTenSecondsToTenMinutes() {
         #expect(Backoff.delay(afterAttempts: 1, jitter: 1) == 10)
         #expect(Backoff.delay(afterAttempts: 2, jitter: 1) == 20)

@@ -115,3 +115,16 @@ public func files(in directory: String, suffix: String) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
         .filter { !$0.hasPrefix(".") && $0.hasSuffix(suffix) }.sorted().map { directory + "/" + $0 }
 }
+
+/// Runs a one-shot Python script from Tests/Fixtures with Debian's python3 and returns its stdout.
+public func runPythonScript(_ script: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    process.arguments = [repositoryRoot + "/Tests/Fixtures/" + script] + arguments
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
