@@ -14,7 +14,7 @@ APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev pkg-config
 APT_TEST      = python3-aiosmtpd openssl systemd
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
-.PHONY: all build release test deps install clean demo bench bench-reader bench-engine
+.PHONY: all build release test deps install clean demo bench bench-reader bench-engine bench-fanout
 
 all: build
 
@@ -51,7 +51,7 @@ install: release
 	[ -e $(CONFDIR)/tidemark.yml ] || install -m 0640 Config/tidemark.yml $(CONFDIR)/tidemark.yml
 
 # Release-mode benchmarks (Benchmarks/ is its own package, so `make test` never builds it).
-bench: bench-reader bench-engine
+bench: bench-reader bench-engine bench-fanout
 
 APT_BENCH     = time util-linux
 
@@ -64,3 +64,6 @@ clean:
 
 bench-engine: deps
 	cd Benchmarks && $(SWIFT) build -c release --product engine-bench && ./.build/release/engine-bench
+
+bench-fanout: deps
+	bash Benchmarks/fanout-bench.sh

@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "TidemarkCore", targets: ["TidemarkCore"]),
         .library(name: "TidemarkStore", targets: ["TidemarkStore"]),
         .library(name: "TidemarkNotify", targets: ["TidemarkNotify"]),
+        .library(name: "TidemarkDaemon", targets: ["TidemarkDaemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -16,6 +16,11 @@ let package = Package(
             .product(name: "TidemarkCore", package: "tidemark"),
             .product(name: "CSV", package: "CSV.swift"),
         ]),
+        .executableTarget(name: "fanout-bench", dependencies: [
+            .product(name: "TidemarkCore", package: "tidemark"),
+            .product(name: "TidemarkStore", package: "tidemark"),
+            .product(name: "TidemarkDaemon", package: "tidemark"),
+        ]),
         .executableTarget(name: "engine-bench", dependencies: [
             .product(name: "TidemarkCore", package: "tidemark"),
             .product(name: "TidemarkStore", package: "tidemark"),
