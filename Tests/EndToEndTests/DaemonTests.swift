@@ -13,7 +13,8 @@ final class RunningDaemon {
     var config: String { dir.path + "/tidemark.yml" }
     var drops: String { dir.path + "/drops" }
 
-    static func config(webhookPort: Int, extraRoute: String = "", mode: String = "0660") -> String {
+    static func config(webhookPort: Int, path: String = "/ok", groupBy: String = "[alertname]", extraRoute: String = "",
+                       mode: String = "0660") -> String {
         """
         state_dir: state
         control: { socket: control.sock, mode: "\(mode)" }
@@ -33,9 +34,10 @@ final class RunningDaemon {
             summary: "{{labels.worker_id}} holds {{value}} cases"
         receivers:
           - name: ops
-            webhook: { url: "http://127.0.0.1:\(webhookPort)/ok", hmac_secret_file: hmac }
+            webhook: { url: "http://127.0.0.1:\(webhookPort)\(path)", hmac_secret_file: hmac }
         routes:
           - receivers: [ops]
+            group_by: \(groupBy)
             group_wait: 0s
             group_interval: 1s
         \(extraRoute)

@@ -2,10 +2,11 @@
 Usage: receiver_server.py OUTDIR [CERT KEY] [--port N]
 Prints its port, then serves until killed. Every POST is saved as OUTDIR/NNNN.json:
 {"path", "headers", "body"}. Paths: /ok → 200, /accepted → 202 (as Teams Workflows answer), /fail → 500,
-/bad → 400, /busy → 429 with Retry-After: 7, /flaky → 500 for the first request then 200.
+/bad → 400, /busy → 429 with Retry-After: 7, /flaky → 500 for the first request then 200,
+/slow → 200 after 2 seconds (the request is saved before the wait).
 With CERT and KEY it serves HTTPS; --port binds a given port (to bring a "down" receiver back).
 """
-import http.server, json, os, ssl, sys, threading
+import http.server, json, os, ssl, sys, threading, time
 
 args = sys.argv[1:]
 port = 0
@@ -39,6 +40,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             json.dump(record, f)
         os.rename(tmp, os.path.join(out, f"{n:06d}.json"))
         status, headers = 200, []
+        if self.path == "/slow":
+            time.sleep(2)
         if self.path == "/fail" or (self.path == "/flaky" and flaky[0] <= 1):
             status = 500
         elif self.path == "/accepted":
