@@ -94,6 +94,12 @@ public struct MessageRenderer: Sendable {
     /// One line per alert, in the managers' terms.
     public func alertLine(_ a: Alert, now: Date) -> String {
         let p = presentation
+        if BuiltinRule.all.contains(a.rule) {
+            // Built-in alerts are about deliveries, not a measured value: the summary says it all.
+            if a.phase == .resolved { return "Resolved: \(p.summary(a, templates: templates))" }
+            return "\(p.levelName(a)): \(p.summary(a, templates: templates)), firing for " +
+                Presentation.duration(now.timeIntervalSince(a.firedAt ?? a.startsAt))
+        }
         if a.phase == .resolved {
             return "Resolved: \(p.summary(a, templates: templates)) — now \(p.valueText(a.value, isCount: a.isCount)), as of \(a.asOf)"
         }

@@ -85,8 +85,10 @@ public struct Presentation: Sendable {
         if let text = templates.render(rule: alert.rule, field: .summary, context: templateContext(alert)) { return text }
         switch alert.rule {
         case BuiltinRule.sourceStale:
-            return "No new drop from \(alert.source) (\(alert.threshold))"
+            return alert.phase == .resolved ? "\(alert.source) is delivering again"
+                                            : "No new drop from \(alert.source) since \(alert.asOf) (\(alert.threshold))"
         case BuiltinRule.dropRejected:
+            if alert.phase == .resolved { return "\(alert.source) accepted a drop again" }
             return "Drop \(alert.drop) from \(alert.source) was rejected (\(formatNumber(alert.value)) problems)"
         default:
             let series = Labels(alert.seriesLabels)
