@@ -268,12 +268,12 @@ extension Daemon {
             return reply(.failure(ControlError(.notFound, "no receiver named \"\(name)\" (receivers: \(names))")))
         }
         let now = Date()
-        let labels = Labels(["alertname": "tidemark_test", "source": "test-notify"])
-        let alert = Alert(id: Alert.id(rule: "tidemark_test", labels: labels), rule: "tidemark_test",
+        let labels = Labels(["alertname": BuiltinRule.test, "source": "test-notify"])
+        let alert = Alert(id: Alert.id(rule: BuiltinRule.test, labels: labels), rule: BuiltinRule.test,
                           seriesLabels: ["source": "test-notify"], phase: .firing, level: .warning, value: 1,
                           previousValue: nil, revisedFrom: nil, threshold: "test", asOf: AsOf(date: now), source: "test-notify",
                           drop: "", startsAt: now, firedAt: now, endsAt: nil, consecutive: 1, holdingSinceAsOf: AsOf(date: now))
-        let note = AlertNotification(id: Daemon.newID(), groupKey: "test:{}", receivers: [name], groupLabels: ["alertname": "tidemark_test"],
+        let note = AlertNotification(id: Daemon.newID(), groupKey: "test:{}", receivers: [name], groupLabels: ["alertname": BuiltinRule.test],
                                      status: "firing", alerts: [alert], createdAt: now, isRepeat: false)
         let payload = renderer.render(note, receiver: receiver, now: now)
         let worker = outbox!

@@ -94,7 +94,7 @@ public struct MessageRenderer: Sendable {
     /// One line per alert, in the managers' terms.
     public func alertLine(_ a: Alert, now: Date) -> String {
         let p = presentation
-        if BuiltinRule.all.contains(a.rule) {
+        if BuiltinRule.all.contains(a.rule) || a.rule == BuiltinRule.test {
             // Built-in alerts are about deliveries, not a measured value: the summary says it all.
             if a.phase == .resolved { return "Resolved: \(p.summary(a, templates: templates))" }
             return "\(p.levelName(a)): \(p.summary(a, templates: templates)), firing for " +

@@ -87,6 +87,8 @@ public struct Presentation: Sendable {
         case BuiltinRule.sourceStale:
             return alert.phase == .resolved ? "\(alert.source) is delivering again"
                                             : "No new drop from \(alert.source) since \(alert.asOf) (\(alert.threshold))"
+        case BuiltinRule.test:
+            return "TEST — a test notification from tidemark on \(hostName), sent with `tidemark test-notify`. No action is needed."
         case BuiltinRule.dropRejected:
             if alert.phase == .resolved { return "\(alert.source) accepted a drop again" }
             return "Drop \(alert.drop) from \(alert.source) was rejected (\(formatNumber(alert.value)) problems)"

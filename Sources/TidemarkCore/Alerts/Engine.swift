@@ -5,6 +5,8 @@ public enum BuiltinRule {
     public static let sourceStale = "source_stale"
     public static let dropRejected = "drop_rejected"
     public static let all: Set<String> = [sourceStale, dropRejected]
+    /// The rule name of the message `tidemark test-notify` sends (never an active alert).
+    public static let test = "tidemark_test"
 }
 
 /// What one accepted drop did: the values to store and the alert changes to record and notify.
