@@ -76,7 +76,9 @@ public struct PeerCredentials: Sendable, Equatable {
         // Supplementary groups of the peer process.
         if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") }) {
-            return line.dropFirst(7).split(separator: " ").compactMap { UInt32($0) }.contains(gr.pointee.gr_gid)
+            // "Groups:\t27 100 1001" — a tab after the colon, then spaces.
+            return line.dropFirst(7).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { UInt32($0) }
+                .contains(gr.pointee.gr_gid)
         }
         return false
     }

@@ -123,4 +123,65 @@ import TidemarkTestSupport
         #expect(Set(workers) == ["W1", "W2", "W3", "W4"])
         #expect(d.stop() == 0)
     }
+
+    @Test func logsCarryJournalPrioritiesOrJSON() throws {
+        let d = try RunningDaemon(config: RunningDaemon.config(webhookPort: 9), start: false)
+        try d.launch(environment: ["JOURNAL_STREAM": "8:12345"])
+        #expect(d.stop() == 0)
+        let journal = d.log.split(separator: "\n")
+        #expect(!journal.isEmpty)
+        #expect(journal.allSatisfy { $0.hasPrefix("<") && $0.dropFirst(2).hasPrefix(">") }, "every line has a <N> priority: \(journal)")
+        #expect(journal.contains { $0.hasPrefix("<6>") })       // info
+
+        try d.launch(arguments: ["--log-format", "json"])
+        #expect(d.stop() == 0)
+        let lines = d.log.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try JSON.parse(Array(line.utf8))
+            #expect(object["level"]?.stringValue != nil && object["msg"]?.stringValue != nil && object["time"]?.stringValue != nil)
+        }
+    }
+
+    /// Real users and a group made for the test. `admin_group` membership counts whether it comes from the
+    /// group database (a member listed in /etc/group) or from the peer process's supplementary groups.
+    @Test func writeCommandsNeedRootTheDaemonsUserOrTheAdminGroup() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/useradd"),
+              FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let group = "tmadm\(suffix)", member = "tmmem\(suffix)", outsider = "tmout\(suffix)"
+        #expect(try runProcess("/usr/sbin/groupadd", [group]).status == 0)
+        defer { _ = try? runProcess("/usr/sbin/groupdel", [group]) }
+        #expect(try runProcess("/usr/sbin/useradd", ["-M", "-N", "-g", "users", "-G", group, "-s", "/usr/sbin/nologin", member]).status == 0)
+        defer { _ = try? runProcess("/usr/sbin/userdel", [member]) }
+        #expect(try runProcess("/usr/sbin/useradd", ["-M", "-N", "-g", "users", "-s", "/usr/sbin/nologin", outsider]).status == 0)
+        defer { _ = try? runProcess("/usr/sbin/userdel", [outsider]) }
+        let gid = try #require(getgrnam(group)?.pointee.gr_gid)
+
+        let config = RunningDaemon.config(webhookPort: 9, mode: "0666")
+            .replacingOccurrences(of: "control: { socket: control.sock, mode: \"0666\" }",
+                                  with: "control: { socket: control.sock, mode: \"0666\", admin_group: \(group) }")
+        #expect(config.contains("admin_group"))
+        let d = try RunningDaemon(config: config)
+        chmod(d.dir.path, 0o755)
+        func run(as user: String, groups: String, _ arguments: [String]) throws -> RunResult {
+            try runProcess("/usr/bin/setpriv", ["--reuid=\(user)", "--regid=users", groups, tidemarkBinary] + arguments + ["--socket", d.socket])
+        }
+        let addSilence = ["silence", "add", "team=North", "--duration", "1h", "--comment", "c"]
+        // Not a member: may read, may not write.
+        let denied = try run(as: outsider, groups: "--clear-groups", addSilence)
+        #expect(denied.status == 1)
+        #expect(denied.stderr.contains("forbidden"))
+        #expect(denied.stderr.contains(outsider))
+        #expect(try run(as: outsider, groups: "--clear-groups", ["status"]).status == 0)
+        // A process that carries the group as a supplementary group may write.
+        let bySupplementary = try run(as: outsider, groups: "--groups=\(gid)", addSilence)
+        #expect(bySupplementary.status == 0, "\(bySupplementary.stderr) \(bySupplementary.stdout)")
+        // A listed member may write, and is the silence's author.
+        let byMembership = try run(as: member, groups: "--clear-groups", addSilence)
+        #expect(byMembership.status == 0, "\(byMembership.stderr)")
+        let authors = Set(try d.request("silence.list").arrayValue?.compactMap { $0["author"]?.stringValue } ?? [])
+        #expect(authors == [outsider, member])
+        #expect(d.stop() == 0)
+    }
 }

@@ -51,13 +51,13 @@ final class RunningDaemon {
         if start { try launch(environment: environment) }
     }
 
-    func launch(environment: [String: String] = [:]) throws {
+    func launch(environment: [String: String] = [:], arguments: [String] = ["--log-level", "debug"]) throws {
         if process.isRunning || process.processIdentifier != 0 {
             process = Process()
             stderrPipe = Pipe()
         }
         process.executableURL = URL(fileURLWithPath: tidemarkBinary)
-        process.arguments = ["run", "--config", config, "--log-level", "debug"]
+        process.arguments = ["run", "--config", config] + arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NOTIFY_SOCKET")
         for (k, v) in environment { env[k] = v }
