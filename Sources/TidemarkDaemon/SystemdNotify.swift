@@ -43,18 +43,44 @@ public func withUnixAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>,
     return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, len) } }
 }
 
-/// The peer of a Unix socket (`SO_PEERCRED`). Glibc's `struct ucred` needs `_GNU_SOURCE`, which Swift's
-/// Glibc module lacks, so this mirrors its layout: pid, uid, gid, 32 bits each.
+/// The peer of a Unix socket: `SO_PEERCRED` (pid, uid, gid) and `SO_PEERGROUPS` (its supplementary
+/// groups), both as the kernel recorded them at connect time — no /proc lookup, which systemd's
+/// `ProtectProc=invisible` would hide.
 public struct PeerCredentials: Sendable, Equatable {
     public var pid: pid_t = 0
     public var uid: uid_t = 0
     public var gid: gid_t = 0
+    public var groups: [gid_t] = []
+
+    public init(pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0, groups: [gid_t] = []) {
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
+    }
+
+    /// Glibc's `struct ucred` needs `_GNU_SOURCE`, which Swift's Glibc module lacks: pid, uid, gid, 32 bits each.
+    private struct UCred {
+        var pid: pid_t = 0
+        var uid: uid_t = 0
+        var gid: gid_t = 0
+    }
+
+    /// `SO_PEERGROUPS` (Linux 4.13), not exported by Swift's Glibc module.
+    private static let soPeerGroups: Int32 = 59
 
     public static func of(_ fd: Int32) -> PeerCredentials? {
-        var cred = PeerCredentials()
-        var len = socklen_t(MemoryLayout<PeerCredentials>.size)
+        var cred = UCred()
+        var len = socklen_t(MemoryLayout<UCred>.size)
         guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 else { return nil }
-        return cred
+        var groups = [gid_t](repeating: 0, count: 64)
+        var size = socklen_t(groups.count * MemoryLayout<gid_t>.size)
+        if getsockopt(fd, SOL_SOCKET, soPeerGroups, &groups, &size) != 0, errno == ERANGE {
+            groups = [gid_t](repeating: 0, count: Int(size) / MemoryLayout<gid_t>.size)
+            if getsockopt(fd, SOL_SOCKET, soPeerGroups, &groups, &size) != 0 { size = 0 }
+        }
+        return PeerCredentials(pid: cred.pid, uid: cred.uid, gid: cred.gid,
+                               groups: Array(groups.prefix(Int(size) / MemoryLayout<gid_t>.size)))
     }
 
     public var userName: String {
@@ -62,23 +88,18 @@ public struct PeerCredentials: Sendable, Equatable {
         return String(cString: name)
     }
 
-    /// Root, the daemon's own user, or a member of `adminGroup` (primary or supplementary).
+    /// Root, the daemon's own user, or a member of `adminGroup`: its primary group, one of the peer's
+    /// supplementary groups, or listed as a member in the group database.
     public func isAdmin(adminGroup: String?) -> Bool {
         if uid == 0 || uid == getuid() { return true }
         guard let adminGroup, let gr = getgrnam(adminGroup) else { return false }
-        if gr.pointee.gr_gid == gid { return true }
+        let adminGID = gr.pointee.gr_gid
+        if adminGID == gid || groups.contains(adminGID) { return true }
         let me = userName
         var member = gr.pointee.gr_mem
         while let m = member?.pointee {
             if String(cString: m) == me { return true }
             member = member?.advanced(by: 1)
-        }
-        // Supplementary groups of the peer process.
-        if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") }) {
-            // "Groups:\t27 100 1001" — a tab after the colon, then spaces.
-            return line.dropFirst(7).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { UInt32($0) }
-                .contains(gr.pointee.gr_gid)
         }
         return false
     }
