@@ -14,7 +14,7 @@ APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev pkg-config
 APT_TEST      = python3-aiosmtpd openssl systemd
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
-.PHONY: all build release test deps install clean demo bench bench-reader bench-engine bench-fanout
+.PHONY: all build release test deps install clean demo bench bench-reader bench-engine bench-fanout fuzz
 
 all: build
 
@@ -60,10 +60,16 @@ bench-reader: deps
 	bash Benchmarks/reader-bench.sh
 
 clean:
-	rm -rf .build .build-* Benchmarks/.build .demo
+	rm -rf .build .build-* Benchmarks/.build Fuzz/.build Fuzz/crashes .demo
 
 bench-engine: deps
 	cd Benchmarks && $(SWIFT) build -c release --product engine-bench && ./.build/release/engine-bench
 
 bench-fanout: deps
 	bash Benchmarks/fanout-bench.sh
+
+# libFuzzer over the CSV and JSON readers, the config loader, the expression parser and the control-socket
+# request decoder, FUZZ_SECONDS each (Fuzz/ is its own package, built with -sanitize=fuzzer,address).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	bash Fuzz/run.sh $(FUZZ_SECONDS)

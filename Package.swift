@@ -17,12 +17,13 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tidemark", targets: ["tidemark"]),
-        // Libraries for the benchmark package in Benchmarks/ (not a public API).
+        // Libraries for the benchmark and fuzzing packages in Benchmarks/ and Fuzz/ (not a public API).
         .library(name: "TidemarkIngest", targets: ["TidemarkIngest"]),
         .library(name: "TidemarkCore", targets: ["TidemarkCore"]),
         .library(name: "TidemarkStore", targets: ["TidemarkStore"]),
         .library(name: "TidemarkNotify", targets: ["TidemarkNotify"]),
         .library(name: "TidemarkDaemon", targets: ["TidemarkDaemon"]),
+        .library(name: "TidemarkConfig", targets: ["TidemarkConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

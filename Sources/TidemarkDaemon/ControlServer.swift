@@ -13,6 +13,12 @@ public enum ControlErrorCode: String, Sendable {
 public struct ControlError: Error, Sendable {
     public let code: ControlErrorCode
     public let message: String
+    /// The reply line (with its newline) that carries this error for the request `id`.
+    public func replyLine(id: JSON) -> String {
+        JSON.object([("id", id), ("ok", .bool(false)),
+                     ("error", .object([("code", .string(code.rawValue)), ("message", .string(message))]))]).serialized() + "\n"
+    }
+
     public init(_ code: ControlErrorCode, _ message: String) {
         self.code = code
         self.message = message
@@ -25,6 +31,28 @@ public struct ControlRequest: Sendable {
     public let command: String
     public let args: JSON
     public let peer: PeerCredentials
+
+    /// Decodes one request line (without its newline). Never throws: a bad line is the `bad_request`
+    /// error to answer, with the request's id when it had one.
+    public static func decode(_ line: [UInt8], peer: PeerCredentials) -> Result<ControlRequest, DecodeFailure> {
+        guard let json = try? JSON.parse(line) else { return .failure(DecodeFailure(id: .null, error: ControlError(.badRequest, "malformed JSON"))) }
+        guard case .object = json else {
+            return .failure(DecodeFailure(id: .null, error: ControlError(.badRequest, "a request is a JSON object")))
+        }
+        let id = json["id"] ?? JSON.null
+        guard let cmd = json["cmd"]?.stringValue, !cmd.isEmpty else {
+            return .failure(DecodeFailure(id: id, error: ControlError(.badRequest, "missing \"cmd\"")))
+        }
+        let args = json["args"] ?? JSON.object([])
+        guard case .object = args else { return .failure(DecodeFailure(id: id, error: ControlError(.badRequest, "\"args\" must be an object"))) }
+        return .success(ControlRequest(id: id, command: cmd, args: args, peer: peer))
+    }
+
+    /// A line that is not a request: the error to answer, with the request's id when it had one.
+    public struct DecodeFailure: Error {
+        public let id: JSON
+        public let error: ControlError
+    }
 
     public func string(_ key: String) -> String? { args[key]?.stringValue }
     public func int(_ key: String) -> Int? {
@@ -113,7 +141,7 @@ public final class ControlServer: @unchecked Sendable {
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             guard connections.count < ControlServer.maxConnections else {
-                let reply = Array(Connection.errorLine(id: .null, ControlError(.internal, "too many connections (\(ControlServer.maxConnections))")).utf8)
+                let reply = Array(ControlError(.internal, "too many connections (\(ControlServer.maxConnections))").replyLine(id: .null).utf8)
                 _ = reply.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
                 Glibc.close(fd)
                 log.warning("control: connection refused, limit reached", [("limit", "\(ControlServer.maxConnections)")])
@@ -176,7 +204,7 @@ private final class Connection: @unchecked Sendable {
             if n > 0 {
                 input += buffer[0..<n]
                 if input.count > ControlServer.maxLine, !input.prefix(ControlServer.maxLine + 1).contains(10) {
-                    send(Connection.errorLine(id: .null, ControlError(.tooLarge, "request line longer than 64 KiB")))
+                    send(ControlError(.tooLarge, "request line longer than 64 KiB").replyLine(id: .null))
                     close()
                     return
                 }
@@ -201,15 +229,15 @@ private final class Connection: @unchecked Sendable {
             let line = Array(input[..<newline])
             input.removeSubrange(...newline)
             if line.count > ControlServer.maxLine {
-                send(Connection.errorLine(id: .null, ControlError(.tooLarge, "request line longer than 64 KiB")))
+                send(ControlError(.tooLarge, "request line longer than 64 KiB").replyLine(id: .null))
                 close()
                 return
             }
             if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
             let request: ControlRequest
-            switch Connection.parse(line, peer: peer) {
+            switch ControlRequest.decode(line, peer: peer) {
             case .failure(let failure):
-                send(Connection.errorLine(id: failure.id, failure.error))
+                send(failure.error.replyLine(id: failure.id))
                 continue
             case .success(let r):
                 request = r
@@ -223,7 +251,7 @@ private final class Connection: @unchecked Sendable {
                     case .success(let value):
                         send(JSON.object([("id", request.id), ("ok", .bool(true)), ("result", value)]).serialized() + "\n")
                     case .failure(let error):
-                        send(Connection.errorLine(id: request.id, error))
+                        send(error.replyLine(id: request.id))
                     }
                     processNext()
                 }
@@ -232,29 +260,6 @@ private final class Connection: @unchecked Sendable {
         if !busy, readClosed, !closed { close() }
     }
 
-    struct ParseFailure: Error {
-        let id: JSON
-        let error: ControlError
-    }
-
-    static func parse(_ line: [UInt8], peer: PeerCredentials) -> Result<ControlRequest, ParseFailure> {
-        guard let json = try? JSON.parse(line) else {
-            return .failure(ParseFailure(id: JSON.null, error: ControlError(.badRequest, "malformed JSON")))
-        }
-        guard case .object = json else { return .failure(ParseFailure(id: JSON.null, error: ControlError(.badRequest, "a request is a JSON object"))) }
-        let id = json["id"] ?? JSON.null
-        guard let cmd = json["cmd"]?.stringValue, !cmd.isEmpty else {
-            return .failure(ParseFailure(id: id, error: ControlError(.badRequest, "missing \"cmd\"")))
-        }
-        let args = json["args"] ?? JSON.object([])
-        guard case .object = args else { return .failure(ParseFailure(id: id, error: ControlError(.badRequest, "\"args\" must be an object"))) }
-        return .success(ControlRequest(id: id, command: cmd, args: args, peer: peer))
-    }
-
-    static func errorLine(id: JSON, _ error: ControlError) -> String {
-        JSON.object([("id", id), ("ok", .bool(false)),
-                     ("error", .object([("code", .string(error.code.rawValue)), ("message", .string(error.message))]))]).serialized() + "\n"
-    }
 
     /// Writes the whole reply; a client that stops reading for 5 s is dropped.
     private func send(_ text: String) {

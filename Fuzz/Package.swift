@@ -1,0 +1,35 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// libFuzzer targets (issue #7): `make fuzz` builds them with `-sanitize=fuzzer,address` and runs each for a
+// bounded time over its committed seed corpus in Fuzz/Corpus/<target>. Their own package, so `make test`
+// never builds them with the sanitizer. Each target's entry point (<module>_main, as SwiftPM links it) hands
+// its test function to LLVMFuzzerRunDriver.
+let fuzzFlags: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
+
+let package = Package(
+    name: "tidemark-fuzz",
+    platforms: [.macOS(.v14)],
+    dependencies: [.package(name: "tidemark", path: "..")],
+    targets: [
+        .target(name: "CLibFuzzer"),
+        .executableTarget(name: "fuzz-csv", dependencies: [
+            "CLibFuzzer", .product(name: "TidemarkIngest", package: "tidemark"), .product(name: "TidemarkConfig", package: "tidemark"),
+            .product(name: "TidemarkCore", package: "tidemark"),
+        ], swiftSettings: fuzzFlags),
+        .executableTarget(name: "fuzz-json", dependencies: [
+            "CLibFuzzer", .product(name: "TidemarkIngest", package: "tidemark"), .product(name: "TidemarkConfig", package: "tidemark"),
+            .product(name: "TidemarkCore", package: "tidemark"),
+        ], swiftSettings: fuzzFlags),
+        .executableTarget(name: "fuzz-config", dependencies: [
+            "CLibFuzzer", .product(name: "TidemarkConfig", package: "tidemark"),
+        ], swiftSettings: fuzzFlags),
+        .executableTarget(name: "fuzz-expression", dependencies: [
+            "CLibFuzzer", .product(name: "TidemarkCore", package: "tidemark"),
+        ], swiftSettings: fuzzFlags),
+        .executableTarget(name: "fuzz-control", dependencies: [
+            "CLibFuzzer", .product(name: "TidemarkDaemon", package: "tidemark"), .product(name: "TidemarkCore", package: "tidemark"),
+        ], swiftSettings: fuzzFlags),
+    ],
+    swiftLanguageModes: [.v6]
+)

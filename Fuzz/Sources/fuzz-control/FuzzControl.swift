@@ -1,0 +1,33 @@
+// Arbitrary bytes as control-socket request lines: each decodes to a request or to the error to answer
+// (itself valid JSON), and the argument parsers the write commands use never trap.
+import CLibFuzzer
+import Foundation
+import TidemarkCore
+import TidemarkDaemon
+
+let peer = PeerCredentials(pid: 1, uid: 1000, gid: 1000)
+
+@_cdecl("fuzz_control_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    var argc = argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data!, size) }
+}
+
+func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    for line in bytes.split(separator: 10, omittingEmptySubsequences: true) {
+        switch ControlRequest.decode(Array(line), peer: peer) {
+        case .failure(let failure):
+            let reply = failure.error.replyLine(id: failure.id)
+            precondition((try? JSON.parse(Array(reply.utf8.dropLast()))) != nil, "an error reply must be valid JSON")
+        case .success(let request):
+            for matcher in request.args["matchers"]?.arrayValue ?? [] {
+                _ = LabelMatcher.parse(matcher.stringValue ?? "")
+            }
+            if let duration = request.string("duration") { _ = TimeSpan.parse(duration) }
+            _ = request.int("limit")
+        }
+    }
+    return 0
+}

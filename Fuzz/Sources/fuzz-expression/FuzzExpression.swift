@@ -1,0 +1,30 @@
+// Arbitrary text as a rule expression and as a threshold; a parsed expression is also evaluated over a
+// small series index, so the evaluator meets every shape the parser accepts.
+import CLibFuzzer
+import Foundation
+import TidemarkCore
+
+let day = AsOf(year: 2025, month: 3, day: 24)!
+let week = AsOf(year: 2025, month: 3, day: 17)!
+let series = SeriesIndex([
+    Observation(metric: "caseload", labels: Labels(["team": "North", "worker_id": "W1"]), value: 19, asOf: week, isCount: true),
+    Observation(metric: "caseload", labels: Labels(["team": "North", "worker_id": "W1"]), value: 23, asOf: day, isCount: true),
+    Observation(metric: "caseload", labels: Labels(["team": "South", "worker_id": "W2"]), value: 0, asOf: day, isCount: true),
+    Observation(metric: "cpp_count", labels: Labels(["locality": "East"]), value: 120, asOf: day, isCount: true),
+])
+
+@_cdecl("fuzz_expression_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    var argc = argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data!, size) }
+}
+
+func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    _ = Threshold.parse(text)
+    if let expression = try? MetricExpression.parse(text) {
+        _ = expression.evaluate(series)
+    }
+    return 0
+}
