@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkDaemonTests", dependencies: ["TidemarkDaemon", "TidemarkStore", "TidemarkCore", "TidemarkTestSupport"]),
         // Runs the real `tidemark` binary as a subprocess; depending on it makes `swift test` build it.
-        .testTarget(name: "EndToEndTests", dependencies: ["tidemark", "TidemarkTestSupport", "TidemarkStore", "TidemarkCore", "TidemarkDaemon"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["tidemark", "TidemarkTestSupport", "TidemarkStore", "TidemarkCore", "TidemarkDaemon", "TidemarkCrypto"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -56,7 +56,8 @@ public struct ControlRequest: Sendable {
 
     public func string(_ key: String) -> String? { args[key]?.stringValue }
     public func int(_ key: String) -> Int? {
-        if let d = args[key]?.numberValue { return Int(d) }
+        // Int(exactly:) — a huge or fractional number is not an Int (and Int(1e300) would trap).
+        if let d = args[key]?.numberValue { return Int(exactly: d) }
         return args[key]?.stringValue.flatMap { Int($0) }
     }
 }

@@ -120,7 +120,7 @@ public struct DropReader: Sendable {
                     case .csv:
                         rowCount = try readCSV(processor: &processor, problems: problems, readInto: readInto,
                                                hasher: hasher, byteCount: &byteCount, tooLarge: &tooLarge)
-                        if tooLarge { try drain() }
+                        if tooLarge || problems.total > 0 { try drain() }
                     case .json:
                         var all: [UInt8] = []
                         try drain { bytes in
@@ -135,6 +135,8 @@ public struct DropReader: Sendable {
                 problems.add(line: nil, "read failed: \(e.message)")
             } catch let e as CSVSyntaxError {
                 problems.add(line: e.line, e.message)
+                // The drop's identity is the hash of all its bytes, so read the rest.
+                do { try drain() } catch { problems.add(line: nil, "read failed: \(error)") }
             } catch {
                 problems.add(line: nil, "read failed: \(error)")
             }
@@ -166,6 +168,24 @@ public struct DropReader: Sendable {
                           warnings: problems.warnings)
     }
 
+    /// Why a header row shows the file is not UTF-8 CSV text, if it does.
+    static func unreadableHeader(_ row: CSVRow) -> String? {
+        if row.count > 0 {
+            let first = row.field(0)
+            if first.count >= 2, (first[0] == 0xFF && first[1] == 0xFE) || (first[0] == 0xFE && first[1] == 0xFF) {
+                return "the file is UTF-16 text; tidemark reads UTF-8 (in Excel: Save As → CSV UTF-8)"
+            }
+        }
+        for i in 0..<row.count {
+            let field = row.field(i)
+            if field.contains(0) { return "the header holds binary data (NUL bytes): this is not a CSV text file" }
+            if String(validating: field, as: UTF8.self) == nil {
+                return "the header is not UTF-8 text: \(describeField(field)) (save the file as UTF-8)"
+            }
+        }
+        return nil
+    }
+
     private func readCSV<P: ShapeProcessor>(processor: inout P, problems: ProblemLog,
                          readInto: (UnsafeMutableRawBufferPointer) throws -> Int,
                          hasher: SHA256Hasher, byteCount: inout Int, tooLarge: inout Bool) throws -> Int {
@@ -175,6 +195,8 @@ public struct DropReader: Sendable {
         var readable = true
         let maxBytes = source.maxBytes
         var total = 0
+        // Also when the parser throws: what it read so far is hashed and counted; the caller drains the rest.
+        defer { byteCount = total }
         try parser.parse(read: readInto, consumed: { bytes in
             hasher.update(bytes)
             total += bytes.count
@@ -184,6 +206,13 @@ public struct DropReader: Sendable {
                 return false
             }
             guard header != nil else {
+                if let problem = DropReader.unreadableHeader(row) {
+                    // A UTF-16 or binary file: one clear reason beats a list of "column not in the header".
+                    problems.add(line: row.line, problem)
+                    header = []
+                    readable = false
+                    return false
+                }
                 let names = (0..<row.count).map { row.string($0).trimmingCharacters(in: .whitespaces) }
                 header = names
                 var seen: Set<String> = []
@@ -203,7 +232,6 @@ public struct DropReader: Sendable {
             }
             return true
         })
-        byteCount = total
         if header == nil {
             problems.add(line: 1, "the file is empty: no header row")
         }

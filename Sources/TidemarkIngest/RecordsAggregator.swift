@@ -211,7 +211,9 @@ struct RecordsProcessor: ShapeProcessor {
             if inserted {
                 let a = aggregates[ai]
                 aggregates[ai].asOfOfGroup.append(asOfIndex)
-                aggregates[ai].labelsOfGroup.append(Labels(zip(a.spec.by, a.byIndices).map { ($0.label, row.string($1)) }))
+                aggregates[ai].labelsOfGroup.append(Labels(zip(a.spec.by, a.byIndices).map {
+                    ($0.label, labelValue(row, $1, column: $0.column, problems: problems))
+                }))
                 aggregates[ai].count.append(0)
                 aggregates[ai].sum.append(0)
                 aggregates[ai].minimum.append(.infinity)

@@ -29,7 +29,12 @@ final class ProblemLog {
     private(set) var total = 0
     private(set) var warnings: [String] = []
 
+    private var last: DropProblem?
+
+    /// Adds a problem; the same problem twice (one column read by two aggregations) counts once.
     func add(_ p: DropProblem) {
+        if p == last || (kept.count < Self.limit && kept.contains(p)) { return }
+        last = p
         total += 1
         if kept.count < Self.limit { kept.append(p) }
     }
@@ -39,6 +44,33 @@ final class ProblemLog {
     }
 
     func warn(_ message: String) { warnings.append(message) }
+
+    private var warned: Set<String> = []
+
+    /// A warning given once per key (a column), however many rows would repeat it.
+    func warnOnce(_ key: String, _ message: String) {
+        if warned.insert(key).inserted { warnings.append(message) }
+    }
+}
+
+/// A label value as text. Invalid UTF-8 and NUL bytes reject the drop: a file in the wrong encoding or a
+/// binary file would otherwise become labels no rule or silence can match. A value that begins like a
+/// spreadsheet formula (`=`, `+`, `@`) is kept as text — tidemark never evaluates it, and escapes it in
+/// HTML — with one warning per column, since it usually means an export went wrong.
+func labelValue(_ row: CSVRow, _ index: Int, column: String, problems: ProblemLog) -> String {
+    let field = row.field(index)
+    if field.contains(0) {
+        problems.add(line: row.line, column: column, "contains a NUL byte: binary data, not text")
+        return ""
+    }
+    guard let text = String(validating: field, as: UTF8.self) else {
+        problems.add(line: row.line, column: column, "not UTF-8 text: \(describeField(field)) (save the file as UTF-8)")
+        return ""
+    }
+    if let first = text.unicodeScalars.first, first == "=" || first == "+" || first == "@" {
+        problems.warnOnce(column, "column \(column): \(describeField(field)) at line \(row.line) looks like a spreadsheet formula; kept as text")
+    }
+    return text
 }
 
 /// Turns rows into observations for one shape. Rows arrive as `CSVRow` whatever the file format.
@@ -245,7 +277,7 @@ struct WideProcessor: ShapeProcessor {
             return
         }
         guard let asOfIndex = asOf.index(for: row, problems: problems) else { return }
-        let labelSet = Labels(zip(labels, labelIndices).map { ($0.label, row.string($1)) })
+        let labelSet = Labels(zip(labels, labelIndices).map { ($0.label, labelValue(row, $1, column: $0.column, problems: problems)) })
         for v in valueIndices {
             let field = row.field(v.index)
             if isBlank(field) { continue }
@@ -317,7 +349,7 @@ struct LongProcessor: ShapeProcessor {
             problems.add(line: row.line, column: valueColumn, "not a number: \(describeField(field))")
             return
         }
-        let labelSet = Labels(zip(labels, labelIndices).map { ($0.label, row.string($1)) })
+        let labelSet = Labels(zip(labels, labelIndices).map { ($0.label, labelValue(row, $1, column: $0.column, problems: problems)) })
         recorder.record(metric: metric, labels: labelSet, value: value, asOfIndex: asOfIndex, asOf: asOf,
                         line: row.line, column: valueColumn, problems: problems)
     }

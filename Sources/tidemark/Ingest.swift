@@ -109,7 +109,7 @@ enum IngestReport {
             return out
         }
         let dates = d.asOfDates.map(\.description)
-        out += "\(count(d.observations.count, "observation")) as of \(dates.joined(separator: ", "))\n\n"
+        out += count(d.observations.count, "observation") + (dates.isEmpty ? "" : " as of \(dates.joined(separator: ", "))") + "\n\n"
         let rows = d.observations.map { o in
             [o.metric, o.labels.isEmpty ? "" : o.labels.description, formatNumber(o.value), o.asOf.description]
         }

@@ -48,8 +48,9 @@ public struct TimeSpan: Hashable, Comparable, Sendable, CustomStringConvertible 
             }
             lastUnitIndex = unitIndex
             let (product, overflow) = number.multipliedReportingOverflow(by: units[unitIndex].ms)
-            guard !overflow else { return nil }
-            total += product
+            let (sum, sumOverflow) = total.addingReportingOverflow(product)
+            guard !overflow, !sumOverflow else { return nil }
+            total = sum
             i = unitEnd
         }
         return TimeSpan(milliseconds: total)
