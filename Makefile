@@ -14,7 +14,7 @@ APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev pkg-config
 APT_TEST      = python3-aiosmtpd openssl systemd
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
-.PHONY: all build release test deps install clean demo bench bench-reader bench-engine bench-fanout fuzz
+.PHONY: all build release test deps install clean demo bench bench-reader bench-engine bench-fanout fuzz soak
 
 all: build
 
@@ -67,6 +67,12 @@ bench-engine: deps
 
 bench-fanout: deps
 	bash Benchmarks/fanout-bench.sh
+
+# Crash and outage soak against an independent model of the notifications (scripts/soak.py --help).
+SOAK_ARGS ?=
+soak: deps
+	$(SWIFT) build
+	/usr/bin/python3 scripts/soak.py $(SOAK_ARGS)
 
 # libFuzzer over the CSV and JSON readers, the config loader, the expression parser and the control-socket
 # request decoder, FUZZ_SECONDS each (Fuzz/ is its own package, built with -sanitize=fuzzer,address).
