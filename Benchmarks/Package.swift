@@ -21,6 +21,7 @@ let package = Package(
             .product(name: "TidemarkStore", package: "tidemark"),
             .product(name: "TidemarkDaemon", package: "tidemark"),
         ]),
+        .executableTarget(name: "status-bench"),
         .executableTarget(name: "engine-bench", dependencies: [
             .product(name: "TidemarkCore", package: "tidemark"),
             .product(name: "TidemarkStore", package: "tidemark"),

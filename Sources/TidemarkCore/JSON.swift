@@ -68,6 +68,13 @@ public enum JSON: Sendable, Equatable {
 
     static func escape(_ s: String, into out: inout String) {
         out += "\""
+        // Most strings (names, ids, times) need no escaping: check the bytes, then append in one go.
+        // 0xE2 starts U+2028/U+2029, which JSON allows but JavaScript line terminators do not.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

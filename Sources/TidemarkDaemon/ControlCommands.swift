@@ -10,7 +10,7 @@ extension Daemon {
     public static let commands: [String] = ["status", "sources", "drops", "alerts", "rules", "history", "silence.add",
                                             "silence.list", "silence.expire", "ack", "reload", "test-notify", "outbox.retry", "metrics"]
 
-    func handle(_ request: ControlRequest, reply: @escaping @Sendable (Result<JSON, ControlError>) -> Void) {
+    func handle(_ request: ControlRequest, reply: @escaping @Sendable (Result<String, ControlError>) -> Void) {
         guard Daemon.commands.contains(request.command) else {
             return reply(.failure(ControlError(.unknownCommand, "unknown command \"\(request.command)\" (commands: \(Daemon.commands.joined(separator: ", ")))")))
         }
@@ -20,14 +20,27 @@ extension Daemon {
         }
         queue.async { [self] in
             if request.command == "test-notify" { return testNotify(request, reply: reply) }
+            defer { if Daemon.writeCommands.contains(request.command) { noteChange() } }
             do {
-                reply(.success(try execute(request)))
+                if request.command == "status" { return reply(.success(try cachedStatus(now: Date()))) }
+                reply(.success(try execute(request).serialized()))
             } catch let e as ControlError {
                 reply(.failure(e))
             } catch {
                 reply(.failure(ControlError(.internal, "\(error)")))
             }
         }
+    }
+
+    /// `status` is what monitoring scripts poll, often many at once: its serialized result is kept until
+    /// the state changes (`noteChange`) or the uptime second turns, so a burst of clients costs one build.
+    func cachedStatus(now: Date) throws -> String {
+        dispatchPrecondition(condition: .onQueue(queue))
+        let key = StatusCacheKey(changes: changes.load(ordering: .acquiring), second: Int(now.timeIntervalSince(startedAt)))
+        if let cached = statusCache, cached.key == key { return cached.text }
+        let text = try status(now: now).serialized()
+        statusCache = (key, text)
+        return text
     }
 
     func execute(_ r: ControlRequest) throws -> JSON {
@@ -110,7 +123,7 @@ extension Daemon {
         case .directory(let d): location = d.path
         case .url(let u): location = redactedURL(u.url)
         }
-        let last = try store.drops(source: s.name, limit: 1).first
+        let last = try lastDrop(source: s.name)
         let staleID = Alert.id(rule: BuiltinRule.sourceStale, labels: Labels(["source": s.name]))
         return .object([
             ("name", .string(s.name)), ("kind", .string(s.location.kind)), ("location", .string(location)),
@@ -261,7 +274,7 @@ extension Daemon {
         return .object([("id", .string(id))])
     }
 
-    func testNotify(_ r: ControlRequest, reply: @escaping @Sendable (Result<JSON, ControlError>) -> Void) {
+    func testNotify(_ r: ControlRequest, reply: @escaping @Sendable (Result<String, ControlError>) -> Void) {
         guard let name = r.string("receiver") else { return reply(.failure(ControlError(.invalid, "test-notify needs \"receiver\""))) }
         guard let receiver = loaded.configuration.receivers.first(where: { $0.name == name }) else {
             let names = loaded.configuration.receivers.map(\.name).joined(separator: ", ")
@@ -286,7 +299,7 @@ extension Daemon {
             case .retry(let e, _), .failed(let e): (delivered, detail) = (false, e)
             }
             log.info("test notification", [("receiver", name), ("delivered", "\(delivered)"), ("detail", detail)])
-            reply(.success(.object([("receiver", .string(name)), ("delivered", .bool(delivered)), ("detail", .string(detail))])))
+            reply(.success(JSON.object([("receiver", .string(name)), ("delivered", .bool(delivered)), ("detail", .string(detail))]).serialized()))
         }
     }
 

@@ -65,7 +65,8 @@ public struct ControlRequest: Sendable {
 /// The Unix control socket: newline-delimited JSON, requests answered in order per connection,
 /// bounded line size, connection count and idle time (SPEC §8). Plain POSIX on Dispatch sources.
 public final class ControlServer: @unchecked Sendable {
-    public typealias Handler = @Sendable (ControlRequest, @escaping @Sendable (Result<JSON, ControlError>) -> Void) -> Void
+    /// Answers a request with its `result` already serialized as JSON (so a handler can reuse a cached one).
+    public typealias Handler = @Sendable (ControlRequest, @escaping @Sendable (Result<String, ControlError>) -> Void) -> Void
 
     public static let maxLine = 64 << 10
     public static let maxConnections = 64
@@ -156,7 +157,7 @@ public final class ControlServer: @unchecked Sendable {
     }
 
     fileprivate func closed(_ fd: Int32) { connections[fd] = nil }
-    fileprivate func handle(_ request: ControlRequest, _ reply: @escaping @Sendable (Result<JSON, ControlError>) -> Void) {
+    fileprivate func handle(_ request: ControlRequest, _ reply: @escaping @Sendable (Result<String, ControlError>) -> Void) {
         handler(request, reply)
     }
 }
@@ -249,8 +250,8 @@ private final class Connection: @unchecked Sendable {
                     busy = false
                     guard !closed else { return }
                     switch result {
-                    case .success(let value):
-                        send(JSON.object([("id", request.id), ("ok", .bool(true)), ("result", value)]).serialized() + "\n")
+                    case .success(let result):
+                        send("{\"id\":" + request.id.serialized() + ",\"ok\":true,\"result\":" + result + "}\n")
                     case .failure(let error):
                         send(error.replyLine(id: request.id))
                     }

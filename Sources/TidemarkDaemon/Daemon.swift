@@ -1,6 +1,7 @@
 @preconcurrency import Glibc
 import Dispatch
 import Foundation
+import Synchronization
 import TidemarkConfig
 import TidemarkCore
 import TidemarkCrypto
@@ -74,6 +75,11 @@ public final class Daemon: @unchecked Sendable {
     var signalSources: [DispatchSourceSignal] = []
     var lastAcceptedDrop: [String: Date] = [:]
     var stopping = false
+    /// Counts state changes (drops, alert and outbox changes, commands that write), for the status cache.
+    let changes = Atomic<UInt64>(0)
+    var statusCache: (key: StatusCacheKey, text: String)?
+    /// Each source's latest drop record, read from the store once and forgotten when a drop is recorded.
+    var lastDrops: [String: DropRecord?] = [:]
 
     public init(options: DaemonOptions) throws(ConfigLoadFailure) {
         self.options = options
@@ -115,7 +121,8 @@ public final class Daemon: @unchecked Sendable {
         } catch {
             throw DaemonStartError(message: "cannot read state from \(store.path): \(error)")
         }
-        outbox = OutboxWorker(store: store, configuration: loaded.configuration, log: log, metrics: metrics)
+        outbox = OutboxWorker(store: store, configuration: loaded.configuration, log: log, metrics: metrics,
+                              onChange: { [weak self] in self?.noteChange() })
         control = ControlServer(path: socketPath, mode: loaded.configuration.control.mode, log: log) { [weak self] request, reply in
             guard let self else { return reply(.failure(ControlError(.internal, "shutting down"))) }
             self.handle(request, reply: reply)
@@ -207,6 +214,10 @@ public final class Daemon: @unchecked Sendable {
     /// disposition and any notifications that fell due.
     func ingest(_ parsed: ParsedDrop, source: SourceConfig, path: String?) {
         dispatchPrecondition(condition: .onQueue(queue))
+        defer {
+            lastDrops[source.name] = nil
+            noteChange()
+        }
         let now = Date()
         let fileName = parsed.fileName
         do {
@@ -318,6 +329,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// Turns due groups into outbox rows (one durable transaction), then wakes the worker.
     func flushDue() {
+        defer { noteChange() }
         dispatchPrecondition(condition: .onQueue(queue))
         let now = Date()
         var d = dispatcher
@@ -406,6 +418,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     func checkStale(_ name: String) {
+        defer { noteChange() }
         guard let source = loaded.configuration.source(named: name) else { return }
         var next = engine
         let e = next.checkStaleness(source: source, lastDropAt: lastAcceptedDrop[name], startedAt: startedAt, now: Date())
@@ -426,6 +439,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// Alerts still firing when their silence ends are notified then (SPEC §6).
     func silenceEnded(_ id: String) {
+        defer { noteChange() }
         silenceTimers.removeValue(forKey: id)?.cancel()
         guard let s = engine.silences.first(where: { $0.id == id }) else { return }
         let now = Date()
@@ -459,6 +473,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     func prune() {
+        defer { noteChange() }
         let cutoff = Date().addingTimeInterval(-loaded.configuration.retention.seconds)
         do {
             let removed = try store.prune(before: cutoff)
@@ -505,6 +520,7 @@ public final class Daemon: @unchecked Sendable {
     /// Re-reads the config; on any error the old config stays and the errors are returned.
     func reload() -> Result<(sha256: String, loadedAt: Date), ConfigLoadFailure> {
         dispatchPrecondition(condition: .onQueue(queue))
+        defer { noteChange() }
         SystemdNotify.send("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotify.monotonicMicroseconds())\nSTATUS=reloading config")
         defer { SystemdNotify.send("READY=1\nSTATUS=\(statusLine())") }
         let now = Date()
@@ -564,6 +580,24 @@ public final class Daemon: @unchecked Sendable {
         let drained = outbox.stop(timeout: 10)
         log.info(drained ? "stopped" : "stopped; undelivered notifications resume at next start")
         exit(0)
+    }
+}
+
+/// When a cached `status` result is still right: no state change since, and the same uptime second.
+struct StatusCacheKey: Equatable {
+    let changes: UInt64
+    let second: Int
+}
+
+extension Daemon {
+    /// Something `status` reports may have changed.
+    func noteChange() { changes.add(1, ordering: .releasing) }
+
+    func lastDrop(source: String) throws -> DropRecord? {
+        if let known = lastDrops[source] { return known }
+        let record = try store.drops(source: source, limit: 1).first
+        lastDrops[source] = .some(record)
+        return record
     }
 }
 

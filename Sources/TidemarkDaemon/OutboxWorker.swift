@@ -54,17 +54,20 @@ public final class OutboxWorker: @unchecked Sendable {
     private var timer: DispatchSourceTimer?
     private let stopping = Atomic<Bool>(false)
     private let retryDelay: @Sendable (Int) -> Double
+    private let onChange: @Sendable () -> Void
 
     /// `retryDelay` maps the attempts made so far to the wait before the next one (SPEC §7's backoff
     /// unless a test needs a faster clock).
     public init(store: Store, configuration: Configuration, log: Log, metrics: DaemonMetrics,
                 deliverer: Deliverer = Deliverer(),
-                retryDelay: @escaping @Sendable (Int) -> Double = { Backoff.delay(afterAttempts: $0) }) {
+                retryDelay: @escaping @Sendable (Int) -> Double = { Backoff.delay(afterAttempts: $0) },
+                onChange: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.log = log
         self.metrics = metrics
         self.deliverer = deliverer
         self.retryDelay = retryDelay
+        self.onChange = onChange
         receivers = Mutex(Dictionary(uniqueKeysWithValues: configuration.receivers.map { ($0.name, $0) }))
     }
 
@@ -74,7 +77,10 @@ public final class OutboxWorker: @unchecked Sendable {
         queue.async { [self] in
             do {
                 let resumed = try store.resumeOutbox(now: Date())
-                if resumed > 0 { log.info("outbox: retrying \(resumed) waiting deliveries now") }
+                if resumed > 0 {
+                    log.info("outbox: retrying \(resumed) waiting deliveries now")
+                    onChange()
+                }
             } catch {
                 log.error("outbox: cannot read: \(error)")
             }
@@ -125,6 +131,7 @@ public final class OutboxWorker: @unchecked Sendable {
             } catch {
                 log.error("outbox: cannot record delivery results: \(error)")
             }
+            onChange()
             if due.count < 200 { break }
         }
         if let next = try? store.nextOutboxAttempt() { schedule(at: next) }

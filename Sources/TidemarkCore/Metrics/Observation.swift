@@ -91,10 +91,18 @@ public struct AsOf: Hashable, Sendable, Comparable, CustomStringConvertible, Cod
     public var description: String {
         let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
         let (y, m, d) = civilFromDays(days)
-        let date = String(format: "%04d-%02d-%02d", y, m, d)
-        guard hasTime else { return date }
+        // Digits written by hand: String(format:) goes through Foundation's formatter and was a visible
+        // share of every `status` reply.
+        var out = y >= 0 && y < 10_000 ? AsOf.padded(y, 4) : String(y)
+        out += "-" + AsOf.padded(m, 2) + "-" + AsOf.padded(d, 2)
+        guard hasTime else { return out }
         let rest = Int(seconds - Int64(days) * 86_400)
-        return date + String(format: "T%02d:%02d:%02dZ", rest / 3600, rest / 60 % 60, rest % 60)
+        return out + "T" + AsOf.padded(rest / 3600, 2) + ":" + AsOf.padded(rest / 60 % 60, 2) + ":" + AsOf.padded(rest % 60, 2) + "Z"
+    }
+
+    static func padded(_ n: Int, _ width: Int) -> String {
+        let digits = String(n)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }
 
