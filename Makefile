@@ -14,7 +14,7 @@ APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev pkg-config
 APT_TEST      = python3-aiosmtpd openssl systemd
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
-.PHONY: all build release test deps install clean demo bench bench-reader bench-engine bench-fanout fuzz soak
+.PHONY: all build release test deps install clean demo bench bench-reader bench-engine bench-fanout bench-e2e fuzz soak
 
 all: build
 
@@ -51,7 +51,7 @@ install: release
 	[ -e $(CONFDIR)/tidemark.yml ] || install -m 0640 Config/tidemark.yml $(CONFDIR)/tidemark.yml
 
 # Release-mode benchmarks (Benchmarks/ is its own package, so `make test` never builds it).
-bench: bench-reader bench-engine bench-fanout
+bench: bench-reader bench-engine bench-fanout bench-e2e
 
 APT_BENCH     = time util-linux
 
@@ -67,6 +67,11 @@ bench-engine: deps
 
 bench-fanout: deps
 	bash Benchmarks/fanout-bench.sh
+
+# The release binary end to end: drop → webhook latency, status with 50 clients, idle RSS/CPU/wake-ups.
+bench-e2e: release
+	cd Benchmarks && $(SWIFT) build -c release --product status-bench
+	/usr/bin/python3 Benchmarks/e2e-bench.py
 
 # Crash and outage soak against an independent model of the notifications (scripts/soak.py --help).
 SOAK_ARGS ?=

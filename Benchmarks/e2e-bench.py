@@ -141,16 +141,23 @@ def status_bench(binary, bench_bin):
 
 
 def threads_switches(pid):
-    total = 0
+    """Context switches per thread id (each one a wake-up of that thread)."""
+    counts = {}
     for status in glob.glob(f"/proc/{pid}/task/*/status"):
+        tid = status.split("/")[4]
         try:
             with open(status) as f:
-                for line in f:
-                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                        total += int(line.split()[1])
+                counts[tid] = sum(int(line.split()[1]) for line in f
+                                  if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")))
         except FileNotFoundError:
             pass
-    return total
+    return counts
+
+
+def memory(pid):
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        fields = {line.split(":")[0]: int(line.split()[1]) for line in f if line.endswith("kB\n")}
+    return fields
 
 
 def cpu_seconds(pid):
@@ -171,14 +178,19 @@ def idle(binary, seconds):
     rss0, cpu0, sw0 = rss_kib(pid), cpu_seconds(pid), threads_switches(pid)
     time.sleep(seconds)
     rss1, cpu1, sw1 = rss_kib(pid), cpu_seconds(pid), threads_switches(pid)
-    threads = len(os.listdir(f"/proc/{pid}/task"))
+    mem = memory(pid)
+    threads = len(sw1)
+    # Threads that came and went (Dispatch's pool) count from zero; ones that left are not counted.
+    switches = sum(n - sw0.get(tid, 0) for tid, n in sw1.items())
     process.send_signal(signal.SIGTERM)
     process.wait()
     os.remove(config)
     shutil.rmtree(work)
     print(f"idle: demo config after the sample drops, {seconds} s: RSS {rss0 / 1024:.1f} → {rss1 / 1024:.1f} MiB, "
           f"CPU {cpu1 - cpu0:.2f} s ({100 * (cpu1 - cpu0) / seconds:.2f}%), "
-          f"{sw1 - sw0} context switches over {threads} threads ({(sw1 - sw0) / seconds:.1f}/s)")
+          f"{switches} context switches over {threads} threads ({switches / seconds:.1f}/s)")
+    print(f"      memory: anonymous {mem['Anonymous'] / 1024:.1f} MiB, file-backed clean {(mem['Private_Clean'] + mem['Shared_Clean']) / 1024:.1f} MiB "
+          f"(the binary's text and read-only data, shared with the page cache), private dirty {mem['Private_Dirty'] / 1024:.1f} MiB")
 
 
 def main():
