@@ -72,6 +72,14 @@ public struct Alert: Sendable, Hashable, Codable {
         return all
     }
 
+    /// Equal in everything a step can change (a step never changes the id, rule, labels or start).
+    func hasSameState(as other: Alert) -> Bool {
+        phase == other.phase && level == other.level && value == other.value && previousValue == other.previousValue
+            && revisedFrom == other.revisedFrom && asOf == other.asOf && consecutive == other.consecutive
+            && holdingSinceAsOf == other.holdingSinceAsOf && firedAt == other.firedAt && endsAt == other.endsAt
+            && threshold == other.threshold && source == other.source && drop == other.drop && dropSHA256 == other.dropSHA256
+    }
+
     public static func id(rule: String, labels: Labels) -> String {
         let text = rule + "\u{0}" + labels.pairs.map { "\($0.name)=\($0.value)" }.joined(separator: "\u{0}")
         return String(sha256Hex(text).prefix(16))
@@ -117,22 +125,52 @@ public enum AlertStateMachine {
     public static func step(rule: RuleConfig, current: [String: Alert], verdicts: [Verdict],
                             context: EvaluationContext) -> (alerts: [String: Alert], transitions: [AlertTransition]) {
         var alerts = current
+        var index = labelIndex(current)
+        let (transitions, _) = step(rule: rule, alerts: &alerts, index: &index, verdicts: verdicts, context: context)
+        return (alerts, transitions)
+    }
+
+    /// The id of each alert by its series labels.
+    public static func labelIndex(_ alerts: [String: Alert]) -> [Labels: String] {
+        var index: [Labels: String] = [:]
+        index.reserveCapacity(alerts.count)
+        for (id, a) in alerts { index[Labels(a.seriesLabels)] = id }
+        return index
+    }
+
+    /// Steps in place: `alerts` (by id) and `index` (id by series labels) are kept in step with each
+    /// other, so a large rule costs one dictionary lookup per verdict and no rebuilding. Most series are ok
+    /// and have no alert; the id (a SHA-256) is computed only for series that get one. Returns the
+    /// transitions, and the alerts that changed without one (a pending count, a new value) for the store.
+    public static func step(rule: RuleConfig, alerts: inout [String: Alert], index: inout [Labels: String],
+                            verdicts: [Verdict], context: EvaluationContext)
+        -> (transitions: [AlertTransition], changed: [Alert]) {
         var transitions: [AlertTransition] = []
-        // Most series are ok and have no alert: find alerts by label set so the id (a SHA-256) is computed
-        // only for series that have or get one.
-        var idByLabels: [Labels: String] = [:]
-        for (id, a) in current { idByLabels[Labels(a.seriesLabels)] = id }
+        var changed: [Alert] = []
         for verdict in verdicts {
-            let known = idByLabels[verdict.labels]
+            let known = index[verdict.labels]
             if known == nil && verdict.level == .ok { continue }
             let id = known ?? Alert.id(rule: rule.name, labels: verdict.labels)
-            let previous = alerts[id].flatMap { $0.phase == .resolved ? nil : $0 }
+            let previous = alerts[id]
             let (next, transition) = stepOne(rule: rule, id: id, previous: previous, verdict: verdict, context: context)
-            alerts[id] = next
+            if let next, next.phase != .resolved {
+                if previous == nil { index[verdict.labels] = id }
+                if transition == nil, let previous, previous.hasSameState(as: next) { continue }
+                alerts[id] = next
+                if transition == nil { changed.append(next) }
+            } else if previous != nil {
+                // Resolved or cancelled: the alert leaves the active set; its transition carries it on.
+                alerts[id] = nil
+                index[verdict.labels] = nil
+            }
             if let transition { transitions.append(transition) }
         }
-        // Resolved alerts leave the active set; their transition carries them to notification and history.
-        return (alerts.filter { $0.value.phase != .resolved }, transitions)
+        // Verdicts come in no particular order; what is notified and stored comes in label order.
+        if transitions.count > 1 {
+            transitions = transitions.map { (Labels($0.alert.seriesLabels), $0) }.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        if changed.count > 1 { changed = changed.map { (Labels($0.seriesLabels), $0) }.sorted { $0.0 < $1.0 }.map(\.1) }
+        return (transitions, changed)
     }
 
     /// Resolves every active alert of a rule that was removed from the config.

@@ -31,6 +31,8 @@ public struct Engine: Sendable {
     public private(set) var series: SeriesIndex
     /// Active (pending or firing) alerts by rule name, then id.
     public private(set) var alerts: [String: [String: Alert]] = [:]
+    /// Per rule, each active alert's id by its series labels (built on first use, then kept in step).
+    private var labelIndex: [String: [Labels: String]] = [:]
     public private(set) var acknowledgements: [String: Acknowledgement] = [:]
     public private(set) var silences: [Silence] = []
     /// Per rule: how many series its expression yielded at the last evaluation.
@@ -101,20 +103,20 @@ public struct Engine: Sendable {
     public mutating func evaluateRules(context: EvaluationContext, into result: inout DropEvaluation) {
         for rule in configuration.rules {
             guard let expression = rule.expression else { continue }
-            let verdicts = rule.verdicts(expression, source: series)
+            let verdicts = rule.verdicts(expression, source: series, sorted: false)
             seriesCounts[rule.name] = verdicts.count
-            let before = alerts[rule.name] ?? [:]
-            let (next, transitions) = AlertStateMachine.step(rule: rule, current: before, verdicts: verdicts, context: context)
-            alerts[rule.name] = next
-            var stored = Set<String>()
+            // Taken out of the engine while stepped, so they are uniquely referenced and change in place.
+            var ruleAlerts = alerts.removeValue(forKey: rule.name) ?? [:]
+            var index = labelIndex.removeValue(forKey: rule.name) ?? AlertStateMachine.labelIndex(ruleAlerts)
+            let (transitions, changed) = AlertStateMachine.step(rule: rule, alerts: &ruleAlerts, index: &index,
+                                                                verdicts: verdicts, context: context)
+            alerts[rule.name] = ruleAlerts
+            labelIndex[rule.name] = index
             let counts = isCountExpression(expression)
-            for t in transitions {
-                record(fillPrevious(t, rule: rule, isCount: counts), into: &result)
-                stored.insert(t.alert.id)
-            }
+            for t in transitions { record(fillPrevious(t, rule: rule, isCount: counts), into: &result) }
             // A pending alert counting towards `for`, or a firing one with a new value, changes without
             // a transition; the store must still see it.
-            for (id, a) in next where before[id] != a && !stored.contains(id) { result.upserted.append(a) }
+            result.upserted += changed
         }
     }
 
@@ -193,6 +195,7 @@ public struct Engine: Sendable {
                 }
             }
             alerts[rule] = nil
+            labelIndex[rule] = nil
         }
         let sourcesKept = Set(newConfiguration.sources.map(\.name))
         for rule in BuiltinRule.all {
@@ -231,8 +234,10 @@ public struct Engine: Sendable {
     private mutating func record(_ t: AlertTransition, into result: inout DropEvaluation) {
         let a = t.alert
         switch t {
-        case .resolved, .cancelled: alerts[a.rule]?[a.id] = nil
-        default: alerts[a.rule, default: [:]][a.id] = a
+        case .resolved, .cancelled:
+            if alerts[a.rule]?.removeValue(forKey: a.id) != nil { labelIndex[a.rule]?[Labels(a.seriesLabels)] = nil }
+        default:
+            if alerts[a.rule, default: [:]].updateValue(a, forKey: a.id) == nil { labelIndex[a.rule]?[Labels(a.seriesLabels)] = a.id }
         }
         switch t {
         case .resolved, .cancelled:

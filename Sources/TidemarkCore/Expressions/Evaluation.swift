@@ -216,14 +216,16 @@ public struct Verdict: Sendable, Hashable {
 }
 
 extension RuleConfig {
-    /// The instantaneous level of each series the parsed expression yields.
-    public func verdicts(_ expression: MetricExpression, source: some SeriesSource) -> [Verdict] {
-        let samples: [Sample]
+    /// The instantaneous level of each series the parsed expression yields, ordered by labels when
+    /// `sorted` (for people); the engine skips the sort and orders only the few transitions.
+    public func verdicts(_ expression: MetricExpression, source: some SeriesSource, sorted: Bool = true) -> [Verdict] {
+        var samples: [Sample]
         switch expression.evaluate(source) {
         case .scalar(let v): samples = [Sample(labels: .empty, value: v, asOf: AsOf(seconds: 0, hasTime: false))]
         case .vector(let v): samples = v
         }
-        return samples.sorted { $0.labels < $1.labels }.map { s in
+        if sorted { samples.sort { $0.labels < $1.labels } }
+        return samples.map { s in
             if let crit, crit.holds(for: s.value) {
                 return Verdict(rule: name, labels: s.labels, value: s.value, asOf: s.asOf, level: .critical, threshold: crit)
             }

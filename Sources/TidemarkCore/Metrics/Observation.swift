@@ -2,10 +2,20 @@ import Foundation
 
 /// A series' label set, kept sorted by name so equal sets compare and hash equal.
 public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public private(set) var pairs: [(name: String, value: String)]
+    public let pairs: [(name: String, value: String)]
+    /// The pairs' hash, computed once: label sets are dictionary keys on every evaluation, and hashing
+    /// their strings each time was a large share of a big evaluation.
+    private let digest: Int
 
     public init(_ pairs: [(String, String)] = []) {
-        self.pairs = pairs.map { (name: $0.0, value: $0.1) }.sorted { $0.name < $1.name }
+        let sorted = pairs.map { (name: $0.0, value: $0.1) }.sorted { $0.name < $1.name }
+        self.pairs = sorted
+        var hasher = Hasher()
+        for p in sorted {
+            hasher.combine(p.name)
+            hasher.combine(p.value)
+        }
+        digest = hasher.finalize()
     }
 
     public init(_ dictionary: [String: String]) {
@@ -25,15 +35,11 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     public static func == (a: Labels, b: Labels) -> Bool {
-        a.pairs.count == b.pairs.count && zip(a.pairs, b.pairs).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+        a.digest == b.digest && a.pairs.count == b.pairs.count
+            && zip(a.pairs, b.pairs).allSatisfy { $0.name == $1.name && $0.value == $1.value }
     }
 
-    public func hash(into hasher: inout Hasher) {
-        for p in pairs {
-            hasher.combine(p.name)
-            hasher.combine(p.value)
-        }
-    }
+    public func hash(into hasher: inout Hasher) { hasher.combine(digest) }
 
     public static func < (a: Labels, b: Labels) -> Bool {
         for (x, y) in zip(a.pairs, b.pairs) {
