@@ -18,6 +18,8 @@ extension Daemon {
            !request.peer.isAdmin(adminGroup: loaded.configuration.control.adminGroup) {
             return reply(.failure(ControlError(.forbidden, "\(request.command) needs root, the daemon's user or a member of \(loaded.configuration.control.adminGroup ?? "the admin group") (you are \(request.peer.userName))")))
         }
+        // A burst of `status` polls is answered from the cache without waiting for the engine queue.
+        if request.command == "status", let text = validStatusCache(now: Date()) { return reply(.success(text)) }
         queue.async { [self] in
             if request.command == "test-notify" { return testNotify(request, reply: reply) }
             defer { if Daemon.writeCommands.contains(request.command) { noteChange() } }
@@ -36,11 +38,21 @@ extension Daemon {
     /// the state changes (`noteChange`) or the uptime second turns, so a burst of clients costs one build.
     func cachedStatus(now: Date) throws -> String {
         dispatchPrecondition(condition: .onQueue(queue))
-        let key = StatusCacheKey(changes: changes.load(ordering: .acquiring), second: Int(now.timeIntervalSince(startedAt)))
-        if let cached = statusCache, cached.key == key { return cached.text }
+        if let text = validStatusCache(now: now) { return text }
+        // The key is taken before building, so a change made meanwhile invalidates what is built.
+        let key = statusKey(now: now)
         let text = try status(now: now).serialized()
-        statusCache = (key, text)
+        statusCache.withLock { $0 = (key, text) }
         return text
+    }
+
+    func statusKey(now: Date) -> StatusCacheKey {
+        StatusCacheKey(changes: changes.load(ordering: .acquiring), second: Int(now.timeIntervalSince(startedAt)))
+    }
+
+    func validStatusCache(now: Date) -> String? {
+        let key = statusKey(now: now)
+        return statusCache.withLock { cached in cached.flatMap { $0.key == key ? $0.text : nil } }
     }
 
     func execute(_ r: ControlRequest) throws -> JSON {

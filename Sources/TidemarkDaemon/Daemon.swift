@@ -77,7 +77,8 @@ public final class Daemon: @unchecked Sendable {
     var stopping = false
     /// Counts state changes (drops, alert and outbox changes, commands that write), for the status cache.
     let changes = Atomic<UInt64>(0)
-    var statusCache: (key: StatusCacheKey, text: String)?
+    /// The last `status` result; read from the control server's queue, so behind a lock.
+    let statusCache = Mutex<(key: StatusCacheKey, text: String)?>(nil)
     /// Each source's latest drop record, read from the store once and forgotten when a drop is recorded.
     var lastDrops: [String: DropRecord?] = [:]
 
