@@ -110,6 +110,33 @@ func webhook(_ url: String, format: WebhookFormat = .alertmanager, hmac: String?
         #expect(files(in: dir.path + "/mail", suffix: ".eml").count == 1)
     }
 
+    @Test func smtpsAndEachStartTLSModeBehaveAsConfigured() throws {
+        let dir = TemporaryDirectory()
+        let cert = try TestCertificate(in: dir)
+        let implicit = try PythonFixture("smtp_server.py", [dir.path + "/tls", cert.certificate, cert.key, "tidemark", "pa55", "implicit"])
+        let plain = try PythonFixture("smtp_server.py", [dir.path + "/plain", cert.certificate, cert.key, "tidemark", "pa55", "plain"])
+        func send(_ url: String, _ mode: StartTLSMode, auth: Bool) -> DeliveryOutcome {
+            let e = EmailReceiver(url: url, startTLS: mode, from: "t@example.gov.uk", to: ["a@example.gov.uk"],
+                                  username: auth ? "tidemark" : nil, password: auth ? Secret("pa55") : nil,
+                                  caFile: cert.certificate, timeout: .seconds(10))
+            let receiver = ReceiverConfig(name: "m", kind: .email(e))
+            let renderer = MessageRenderer(configuration: makeConfig(receivers: [receiver]), hostName: "h")
+            return Deliverer().deliver(renderer.render(note([makeAlert()], receivers: ["m"]), receiver: receiver, now: now),
+                                       notificationID: "n", to: receiver, now: now)
+        }
+        // smtps:// is TLS from the first byte, whatever starttls says.
+        guard case .delivered = send("smtps://127.0.0.1:\(implicit.port)", .off, auth: true) else { Issue.record("smtps:// failed"); return }
+        #expect(files(in: dir.path + "/tls", suffix: ".eml").count == 1)
+        // A server that offers no STARTTLS: `opportunistic` and `off` send in the clear, `required` refuses.
+        guard case .delivered = send("smtp://127.0.0.1:\(plain.port)", .opportunistic, auth: false) else { Issue.record("opportunistic failed"); return }
+        guard case .delivered = send("smtp://127.0.0.1:\(plain.port)", .off, auth: false) else { Issue.record("off failed"); return }
+        guard case .retry(let error, _) = send("smtp://127.0.0.1:\(plain.port)", .required, auth: false) else {
+            Issue.record("required must not send without TLS"); return
+        }
+        #expect(!error.isEmpty)
+        #expect(files(in: dir.path + "/plain", suffix: ".eml").count == 2)
+    }
+
     @Test func receivedMailParsesCleanlyWithAStandardMIMEParser() throws {
         let dir = TemporaryDirectory()
         let cert = try TestCertificate(in: dir)
