@@ -13,22 +13,23 @@ let package = Package(
     dependencies: [.package(name: "tidemark", path: "..")],
     targets: [
         .target(name: "CLibFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"]),
         .executableTarget(name: "fuzz-csv", dependencies: [
-            "CLibFuzzer", .product(name: "TidemarkIngest", package: "tidemark"), .product(name: "TidemarkConfig", package: "tidemark"),
+            "FuzzSupport", .product(name: "TidemarkIngest", package: "tidemark"), .product(name: "TidemarkConfig", package: "tidemark"),
             .product(name: "TidemarkCore", package: "tidemark"),
         ], swiftSettings: fuzzFlags),
         .executableTarget(name: "fuzz-json", dependencies: [
-            "CLibFuzzer", .product(name: "TidemarkIngest", package: "tidemark"), .product(name: "TidemarkConfig", package: "tidemark"),
+            "FuzzSupport", .product(name: "TidemarkIngest", package: "tidemark"), .product(name: "TidemarkConfig", package: "tidemark"),
             .product(name: "TidemarkCore", package: "tidemark"),
         ], swiftSettings: fuzzFlags),
         .executableTarget(name: "fuzz-config", dependencies: [
-            "CLibFuzzer", .product(name: "TidemarkConfig", package: "tidemark"),
+            "FuzzSupport", .product(name: "TidemarkConfig", package: "tidemark"),
         ], swiftSettings: fuzzFlags),
         .executableTarget(name: "fuzz-expression", dependencies: [
-            "CLibFuzzer", .product(name: "TidemarkCore", package: "tidemark"),
+            "FuzzSupport", .product(name: "TidemarkCore", package: "tidemark"),
         ], swiftSettings: fuzzFlags),
         .executableTarget(name: "fuzz-control", dependencies: [
-            "CLibFuzzer", .product(name: "TidemarkDaemon", package: "tidemark"), .product(name: "TidemarkCore", package: "tidemark"),
+            "FuzzSupport", .product(name: "TidemarkDaemon", package: "tidemark"), .product(name: "TidemarkCore", package: "tidemark"),
         ], swiftSettings: fuzzFlags),
     ],
     swiftLanguageModes: [.v6]

@@ -18,7 +18,7 @@ for t in $TARGETS; do
         -max_len=65536 -timeout=10 -detect_leaks=0 -artifact_prefix="crashes/$t-" -print_final_stats=1 >".build/$t.log" 2>&1; then
         runs=$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' ".build/$t.log" | grep -o '[0-9]*$' || echo '?')
         cov=$(grep -o 'cov: [0-9]*' ".build/$t.log" | tail -1 || true)
-        echo "ok: $runs inputs in ${SECONDS_EACH}s, $cov, corpus $(ls ".build/corpus/$t" | wc -l) new"
+        echo "ok: $runs inputs in ${SECONDS_EACH}s, $cov, scratch corpus $(ls ".build/corpus/$t" | wc -l) inputs"
     else
         echo "CRASH — see Fuzz/.build/$t.log and Fuzz/crashes/"
         grep -m5 -E 'ERROR|Fatal error|SUMMARY' ".build/$t.log" | sed 's/^/    /' || true

@@ -13,11 +13,8 @@ final class RunningDaemon {
     var config: String { dir.path + "/tidemark.yml" }
     var drops: String { dir.path + "/drops" }
 
-    static func config(webhookPort: Int, path: String = "/ok", groupBy: String = "[alertname]", extraRoute: String = "",
-                       mode: String = "0660") -> String {
-        """
-        state_dir: state
-        control: { socket: control.sock, mode: "\(mode)" }
+    /// The caseload source and its rule (warn > 2, crit > 3 cases per worker) every daemon test uses.
+    static let caseloadSourceAndRule = """
         sources:
           - name: caseloads
             directory: drops
@@ -32,6 +29,14 @@ final class RunningDaemon {
             warn: "> 2"
             crit: "> 3"
             summary: "{{labels.worker_id}} holds {{value}} cases"
+        """
+
+    static func config(webhookPort: Int, path: String = "/ok", groupBy: String = "[alertname]", extraRoute: String = "",
+                       mode: String = "0660") -> String {
+        """
+        state_dir: state
+        control: { socket: control.sock, mode: "\(mode)" }
+        \(caseloadSourceAndRule)
         receivers:
           - name: ops
             webhook: { url: "http://127.0.0.1:\(webhookPort)\(path)", hmac_secret_file: hmac }

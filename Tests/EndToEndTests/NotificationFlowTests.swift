@@ -16,20 +16,7 @@ import TidemarkTestSupport
         d.dir.write("tidemark.yml", """
             state_dir: state
             control: { socket: control.sock }
-            sources:
-              - name: caseloads
-                directory: drops
-                shape: records
-                as_of: { column: extract_date }
-                aggregate:
-                  - { metric: caseload, op: count, by: [team, worker_id] }
-                settle: 100ms
-            rules:
-              - name: caseload_high
-                expr: caseload
-                warn: "> 2"
-                crit: "> 3"
-                summary: "{{labels.worker_id}} holds {{value}} cases"
+            \(RunningDaemon.caseloadSourceAndRule)
             receivers:
               - name: ops
                 webhook: { url: "http://127.0.0.1:\(webhook.port)/ok" }

@@ -1,7 +1,7 @@
 // Arbitrary bytes as control-socket request lines: each decodes to a request or to the error to answer
 // (itself valid JSON), and the argument parsers the write commands use never trap.
-import CLibFuzzer
 import Foundation
+import FuzzSupport
 import TidemarkCore
 import TidemarkDaemon
 
@@ -9,13 +9,10 @@ let peer = PeerCredentials(pid: 1, uid: 1000, gid: 1000)
 
 @_cdecl("fuzz_control_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var argc = argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data!, size) }
+    runLibFuzzer(argc, argv) { data, size in fuzz(fuzzInput(data, size)) }
 }
 
-func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+func fuzz(_ bytes: [UInt8]) -> CInt {
     for line in bytes.split(separator: 10, omittingEmptySubsequences: true) {
         switch ControlRequest.decode(Array(line), peer: peer) {
         case .failure(let failure):

@@ -1,7 +1,7 @@
 // Feeds arbitrary bytes to the drop reader as each CSV shape would read them (records with aggregation,
 // wide, long): whatever the input, the reader returns a ParsedDrop (accepted or rejected) and never traps.
-import CLibFuzzer
 import Foundation
+import FuzzSupport
 import TidemarkConfig
 import TidemarkCore
 import TidemarkIngest
@@ -37,13 +37,10 @@ let readers = config.sources.map { DropReader(source: $0, privacy: config.privac
 
 @_cdecl("fuzz_csv_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var argc = argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data!, size) }
+    runLibFuzzer(argc, argv) { data, size in fuzz(fuzzInput(data, size)) }
 }
 
-func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+func fuzz(_ bytes: [UInt8]) -> CInt {
     for reader in readers {
         let drop = reader.read(bytes: bytes, fileName: "fuzz.csv", modified: Date(timeIntervalSince1970: 1_742_810_400))
         precondition(drop.accepted == (drop.problemCount == 0))

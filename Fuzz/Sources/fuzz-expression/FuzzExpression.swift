@@ -1,7 +1,7 @@
 // Arbitrary text as a rule expression and as a threshold; a parsed expression is also evaluated over a
 // small series index, so the evaluator meets every shape the parser accepts.
-import CLibFuzzer
 import Foundation
+import FuzzSupport
 import TidemarkCore
 
 let day = AsOf(year: 2025, month: 3, day: 24)!
@@ -15,13 +15,11 @@ let series = SeriesIndex([
 
 @_cdecl("fuzz_expression_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var argc = argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data!, size) }
+    runLibFuzzer(argc, argv) { data, size in fuzz(fuzzInput(data, size)) }
 }
 
-func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+func fuzz(_ bytes: [UInt8]) -> CInt {
+    let text = String(decoding: bytes, as: UTF8.self)
     _ = Threshold.parse(text)
     if let expression = try? MetricExpression.parse(text) {
         _ = expression.evaluate(series)

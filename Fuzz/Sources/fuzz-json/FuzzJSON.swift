@@ -1,6 +1,6 @@
 // Arbitrary bytes through the JSON parser, and through the drop reader as a JSON source with a rows path.
-import CLibFuzzer
 import Foundation
+import FuzzSupport
 import TidemarkConfig
 import TidemarkCore
 import TidemarkIngest
@@ -29,13 +29,10 @@ let readers = config.sources.map { DropReader(source: $0, privacy: config.privac
 
 @_cdecl("fuzz_json_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var argc = argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data!, size) }
+    runLibFuzzer(argc, argv) { data, size in fuzz(fuzzInput(data, size)) }
 }
 
-func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+func fuzz(_ bytes: [UInt8]) -> CInt {
     if let value = try? JSON.parse(bytes) {
         // What we parse, we serialise, and that parses back to the same value.
         let again = try! JSON.parse(Array(value.serialized().utf8))
