@@ -331,10 +331,16 @@ extension Daemon {
                                                         ("{state=\"dead\"}", Double(c.dead))])
         gauge("series", "Series held in memory.", [("", Double(engine.series.seriesCount))])
         let counters = metrics.snapshot
+        let counterHelp = ["tidemark_drops_total": "Drops by source and status (accepted, rejected, duplicate).",
+                           "tidemark_notifications_total": "Delivery attempts by receiver and outcome (delivered, retry, dead).",
+                           "tidemark_poll_failures_total": "URL polls that failed, by source."]
         var seen = Set<String>()
         for key in counters.keys.sorted() {
             let name = String(key.prefix { $0 != "{" })
-            if seen.insert(name).inserted { lines.append("# TYPE \(name) counter") }
+            if seen.insert(name).inserted {
+                if let text = counterHelp[name] { lines.append("# HELP \(name) \(text)") }
+                lines.append("# TYPE \(name) counter")
+            }
             lines.append("\(key) \(formatNumber(counters[key]!))")
         }
         let help = ["tidemark_evaluation_duration_seconds": "Time to evaluate one accepted drop (rules, derived metrics, alert states).",

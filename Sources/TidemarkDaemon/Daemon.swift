@@ -142,6 +142,7 @@ public final class Daemon: @unchecked Sendable {
             schedulePrune()
             startWatchdog()
         }
+        metrics.prepare(for: loaded.configuration)
         outbox.start()
         SystemdNotify.send("READY=1\nSTATUS=\(statusLine())")
         log.info("tidemark \(TidemarkVersion.current) ready", [("config", options.configPath), ("socket", socketPath),
@@ -556,6 +557,7 @@ public final class Daemon: @unchecked Sendable {
             dispatcher = Dispatcher(routes: c.routes, timeZone: Daemon.timeZone(c), groups: Array(d.groups.values))
             renderer = MessageRenderer(configuration: c)
             outbox.update(configuration: c)
+            metrics.prepare(for: c)
             lastReload = (now, true, nil)
             for w in newLoaded.warnings { log.warning("config: \(w)") }
             for t in e.transitions { logTransition(t) }

@@ -38,6 +38,22 @@ public final class DaemonMetrics: Sendable {
         }
     }
 
+    /// Creates the series a dashboard expects at zero (a `rate()` over a series that does not exist yet is
+    /// empty, not 0): drops by source and status, notifications by receiver and outcome, the durations.
+    public func prepare(for configuration: Configuration) {
+        for source in configuration.sources {
+            for status in ["accepted", "rejected", "duplicate"] { count("drops", ["source": source.name, "status": status], by: 0) }
+        }
+        for receiver in configuration.receivers {
+            for outcome in ["delivered", "retry", "dead"] { count("notifications", ["receiver": receiver.name, "outcome": outcome], by: 0) }
+        }
+        histograms.withLock { all in
+            let series = configuration.receivers.map { ("tidemark_delivery_duration_seconds", Labels(["receiver": $0.name])) }
+                + [("tidemark_evaluation_duration_seconds", Labels())]
+            for (name, labels) in series where all[name]?[labels] == nil { all[name, default: [:]][labels] = Histogram() }
+        }
+    }
+
     public var snapshot: [String: Double] { counters.withLock { $0 } }
     public var histogramSnapshot: [String: [Labels: Histogram]] { histograms.withLock { $0 } }
 }

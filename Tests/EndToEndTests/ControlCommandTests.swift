@@ -102,6 +102,20 @@ import TidemarkTestSupport
                      "# TYPE tidemark_evaluation_duration_seconds histogram"] {
             #expect(metrics.contains(line), "metrics: \(line)")
         }
+        // The whole text parses with the reference Prometheus client, with every family SPEC §9 lists.
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(runPythonScript("parse_metrics.py", [], input: metrics).utf8))
+                                    as? [String: Any], "metrics text did not parse")
+        let families = try #require(parsed["families"] as? [String: [String: Any]])
+        #expect(families["tidemark_drops"]?["type"] as? String == "counter")
+        #expect(families["tidemark_notifications"]?["type"] as? String == "counter")
+        #expect(families["tidemark_alerts"]?["type"] as? String == "gauge")
+        #expect(families["tidemark_outbox"]?["type"] as? String == "gauge")
+        #expect(families["tidemark_evaluation_duration_seconds"]?["type"] as? String == "histogram")
+        #expect(families["tidemark_delivery_duration_seconds"]?["type"] as? String == "histogram")
+        // Series a dashboard rates over exist from the start, at zero.
+        #expect(metrics.contains("tidemark_drops_total{source=\"caseloads\",status=\"rejected\"} 0"))
+        #expect(metrics.contains("tidemark_notifications_total{outcome=\"retry\",receiver=\"ops\"} 0"))
+
         let reload = try ok("reload")
         #expect(reload["sha256"]?.stringValue?.count == 64 && reload["loaded_at"] != nil)
         #expect(d.stop() == 0)

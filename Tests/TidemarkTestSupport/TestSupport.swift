@@ -117,13 +117,19 @@ public func files(in directory: String, suffix: String) -> [String] {
 }
 
 /// Runs a one-shot Python script from Tests/Fixtures with Debian's python3 and returns its stdout.
-public func runPythonScript(_ script: String, _ arguments: [String]) throws -> String {
+public func runPythonScript(_ script: String, _ arguments: [String], input: String? = nil) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
     process.arguments = [repositoryRoot + "/Tests/Fixtures/" + script] + arguments
     let out = Pipe()
     process.standardOutput = out
+    let stdin = Pipe()
+    if input != nil { process.standardInput = stdin }
     try process.run()
+    if let input {
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+    }
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self)
