@@ -163,6 +163,24 @@ private struct Harness {
         if case .resolved = fresh.transitions[0] {} else { Issue.record("expected source_stale to resolve") }
     }
 
+    @Test func aReloadThatShortensForFiresAPendingAlertAndUnchangedFiringAlertsStayAsTheyAre() {
+        let slow = RuleConfig(name: "caseload_high", expr: "caseload", warn: Threshold.parse("> 18"), forCondition: .drops(2))
+        var engine = Engine(configuration: config(rules: [slow], routes: []))
+        _ = engine.accept(source: "s", file: "f", observations: [caseload("North", 30, day: 3)], now: t0)
+        #expect(engine.activeAlerts.first?.phase == .pending)
+        // Same data and thresholds, `for` now 1 drop: the re-evaluation after the reload fires it.
+        let quick = RuleConfig(name: "caseload_high", expr: "caseload", warn: Threshold.parse("> 18"))
+        var e = engine.reload(config(rules: [quick], routes: []), now: t0 + 10)
+        engine.evaluateRules(context: EvaluationContext(source: "", drop: "", now: t0 + 10), into: &e)
+        #expect(engine.activeAlerts.first?.phase == .firing)
+        #expect(e.transitions.count == 1)
+        // Evaluating again changes nothing and reports nothing.
+        var again = DropEvaluation()
+        engine.evaluateRules(context: EvaluationContext(source: "", drop: "", now: t0 + 20), into: &again)
+        #expect(again.transitions.isEmpty && again.upserted.isEmpty)
+        #expect(engine.activeAlerts.first?.drop == "f")
+    }
+
     @Test func removedRulesResolveOnReload() {
         var engine = Engine(configuration: config(rules: [rule], routes: []))
         _ = engine.accept(source: "s", file: "f", observations: [caseload("North", 30, day: 3)], now: t0)

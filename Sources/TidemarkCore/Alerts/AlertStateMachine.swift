@@ -152,6 +152,7 @@ public enum AlertStateMachine {
             if known == nil && verdict.level == .ok { continue }
             let id = known ?? Alert.id(rule: rule.name, labels: verdict.labels)
             let previous = alerts[id]
+            if let previous, isNoOp(previous, verdict, context) { continue }
             let (next, transition) = stepOne(rule: rule, id: id, previous: previous, verdict: verdict, context: context)
             if let next, next.phase != .resolved {
                 if previous == nil { index[verdict.labels] = id }
@@ -181,6 +182,17 @@ public enum AlertStateMachine {
             r.endsAt = now
             return .resolved(r)
         }
+    }
+
+    /// True when stepping would leave a firing alert exactly as it is: the same level, value and as-of date,
+    /// no revision to clear, and the same drop. (The common case for a big rule re-evaluated after a drop that
+    /// changed other series; `stepOne` would copy, change nothing and compare.) Pending alerts always take
+    /// the full step: a reload may have shortened their `for`.
+    static func isNoOp(_ a: Alert, _ v: Verdict, _ context: EvaluationContext) -> Bool {
+        a.phase == .firing && v.level != .ok && v.level == a.level && v.value == a.value && v.asOf == a.asOf
+            && a.revisedFrom == nil
+            && (context.source.isEmpty || (a.source == context.source && a.drop == context.drop && a.dropSHA256 == context.dropSHA256))
+            && a.threshold == (v.threshold?.description ?? a.threshold)
     }
 
     static func stepOne(rule: RuleConfig, id: String, previous: Alert?, verdict: Verdict,
