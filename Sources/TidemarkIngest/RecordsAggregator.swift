@@ -211,9 +211,7 @@ struct RecordsProcessor: ShapeProcessor {
             if inserted {
                 let a = aggregates[ai]
                 aggregates[ai].asOfOfGroup.append(asOfIndex)
-                aggregates[ai].labelsOfGroup.append(Labels(zip(a.spec.by, a.byIndices).map {
-                    ($0.label, labelValue(row, $1, column: $0.column, problems: problems))
-                }))
+                aggregates[ai].labelsOfGroup.append(labelValues(row, a.spec.by, at: a.byIndices, problems: problems))
                 aggregates[ai].count.append(0)
                 aggregates[ai].sum.append(0)
                 aggregates[ai].minimum.append(.infinity)

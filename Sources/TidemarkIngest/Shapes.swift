@@ -57,6 +57,11 @@ final class ProblemLog {
 /// binary file would otherwise become labels no rule or silence can match. A value that begins like a
 /// spreadsheet formula (`=`, `+`, `@`) is kept as text — tidemark never evaluates it, and escapes it in
 /// HTML — with one warning per column, since it usually means an export went wrong.
+/// The label set of a row: each configured label from its column, checked by `labelValue`.
+func labelValues(_ row: CSVRow, _ labels: [LabelColumn], at indices: [Int], problems: ProblemLog) -> Labels {
+    Labels(zip(labels, indices).map { ($0.label, labelValue(row, $1, column: $0.column, problems: problems)) })
+}
+
 func labelValue(_ row: CSVRow, _ index: Int, column: String, problems: ProblemLog) -> String {
     let field = row.field(index)
     if field.contains(0) {
@@ -277,7 +282,7 @@ struct WideProcessor: ShapeProcessor {
             return
         }
         guard let asOfIndex = asOf.index(for: row, problems: problems) else { return }
-        let labelSet = Labels(zip(labels, labelIndices).map { ($0.label, labelValue(row, $1, column: $0.column, problems: problems)) })
+        let labelSet = labelValues(row, labels, at: labelIndices, problems: problems)
         for v in valueIndices {
             let field = row.field(v.index)
             if isBlank(field) { continue }
@@ -349,7 +354,7 @@ struct LongProcessor: ShapeProcessor {
             problems.add(line: row.line, column: valueColumn, "not a number: \(describeField(field))")
             return
         }
-        let labelSet = Labels(zip(labels, labelIndices).map { ($0.label, labelValue(row, $1, column: $0.column, problems: problems)) })
+        let labelSet = labelValues(row, labels, at: labelIndices, problems: problems)
         recorder.record(metric: metric, labels: labelSet, value: value, asOfIndex: asOfIndex, asOf: asOf,
                         line: row.line, column: valueColumn, problems: problems)
     }

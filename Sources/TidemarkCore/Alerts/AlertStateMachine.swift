@@ -145,8 +145,9 @@ public enum AlertStateMachine {
     public static func step(rule: RuleConfig, alerts: inout [String: Alert], index: inout [Labels: String],
                             verdicts: [Verdict], context: EvaluationContext)
         -> (transitions: [AlertTransition], changed: [Alert]) {
-        var transitions: [AlertTransition] = []
-        var changed: [Alert] = []
+        // Kept with the verdict's labels, which order them at the end without rebuilding a label set.
+        var transitions: [(Labels, AlertTransition)] = []
+        var changed: [(Labels, Alert)] = []
         for verdict in verdicts {
             let known = index[verdict.labels]
             if known == nil && verdict.level == .ok { continue }
@@ -158,20 +159,16 @@ public enum AlertStateMachine {
                 if previous == nil { index[verdict.labels] = id }
                 if transition == nil, let previous, previous.hasSameState(as: next) { continue }
                 alerts[id] = next
-                if transition == nil { changed.append(next) }
+                if transition == nil { changed.append((verdict.labels, next)) }
             } else if previous != nil {
                 // Resolved or cancelled: the alert leaves the active set; its transition carries it on.
                 alerts[id] = nil
                 index[verdict.labels] = nil
             }
-            if let transition { transitions.append(transition) }
+            if let transition { transitions.append((verdict.labels, transition)) }
         }
         // Verdicts come in no particular order; what is notified and stored comes in label order.
-        if transitions.count > 1 {
-            transitions = transitions.map { (Labels($0.alert.seriesLabels), $0) }.sorted { $0.0 < $1.0 }.map(\.1)
-        }
-        if changed.count > 1 { changed = changed.map { (Labels($0.seriesLabels), $0) }.sorted { $0.0 < $1.0 }.map(\.1) }
-        return (transitions, changed)
+        return (transitions.sorted { $0.0 < $1.0 }.map(\.1), changed.sorted { $0.0 < $1.0 }.map(\.1))
     }
 
     /// Resolves every active alert of a rule that was removed from the config.
