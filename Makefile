@@ -10,8 +10,8 @@ SYSUSERSDIR  ?= $(DESTDIR)/usr/lib/sysusers.d
 CONFDIR      ?= $(DESTDIR)/etc/tidemark
 
 # Build-time libraries (SPEC §13) and the real servers the tests talk to on loopback.
-APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev pkg-config
-APT_TEST      = python3-aiosmtpd openssl systemd python3-prometheus-client
+APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev zlib1g-dev pkg-config
+APT_TEST      = python3-aiosmtpd openssl systemd python3-prometheus-client python3-openpyxl
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
 .PHONY: all build release test deps install clean demo bench bench-reader bench-engine bench-fanout bench-e2e fuzz soak

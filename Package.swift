@@ -7,7 +7,7 @@ import PackageDescription
 //   TidemarkCrypto               SHA-256 and HMAC-SHA256 from the OpenSSL libcurl already loads
 //   TidemarkCore                 pure domain: config model, expressions, alert engine, routing (no I/O)
 //   TidemarkConfig               YAML → TidemarkCore model, with positions, env expansion, secrets
-//   TidemarkIngest               drop readers (streaming CSV, JSON), shapes and aggregation, identity
+//   TidemarkIngest               drop readers (streaming CSV, JSON, xlsx), shapes and aggregation, identity
 //   TidemarkStore                durable state in SQLite (GRDB, WAL): drops, history, alerts, outbox, silences
 //   TidemarkNotify               payloads (Alertmanager, Teams, Slack, email), templates, delivery via libcurl
 //   TidemarkDaemon               `tidemark run`: drop pipeline, timers, control socket, sd_notify, signals
@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
@@ -45,7 +46,9 @@ let package = Package(
             "TidemarkCore",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "TidemarkIngest", dependencies: ["TidemarkCore", "TidemarkCrypto", "TidemarkCurl"]),
+        .target(name: "TidemarkIngest", dependencies: [
+            "TidemarkCore", "TidemarkCrypto", "TidemarkCurl", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         .target(name: "TidemarkStore", dependencies: ["TidemarkCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "TidemarkNotify", dependencies: [
             "TidemarkCore", "TidemarkCrypto", "TidemarkCurl", .product(name: "Mustache", package: "swift-mustache"),

@@ -20,7 +20,15 @@ public enum ConfigSummary {
         case .url(let u):
             parts.append("url \(redactedURL(u.url)) every \(u.every)")
         }
-        parts.append(s.format.map(\.rawValue) ?? "csv|json by extension")
+        parts.append(s.format.map(\.rawValue) ?? "csv|json|xlsx by extension")
+        if s.xlsx != XLSXOptions() {
+            parts.append("sheet \(s.xlsx.sheet.map { "\"\($0)\"" } ?? "1") header row \(s.xlsx.headerRow)")
+        }
+        if !s.rowFilter.isEmpty {
+            let describe = { (f: ColumnFilter) in "\(f.column) in [\(f.values.map { "\"\($0)\"" }.joined(separator: ", "))]" }
+            parts.append("rows where " + (s.rowFilter.keep.map(describe) + s.rowFilter.drop.map { "not " + describe($0) })
+                .joined(separator: " and "))
+        }
         switch s.shape {
         case .wide(let labels, let values):
             parts.append("wide by [\(labels.map(describe).joined(separator: ", "))] → \(values.map(\.metric).joined(separator: ", "))")
@@ -34,7 +42,10 @@ public enum ConfigSummary {
             parts.append("records → \(metrics.joined(separator: "; "))")
         }
         switch s.asOf {
-        case .column(let col, let fmt): parts.append("as of column \(col)" + (fmt.map { " (\($0))" } ?? ""))
+        case .column(let col, let fmt, let period):
+            var text = "as of column \(col)" + (fmt.map { " (\($0))" } ?? "")
+            if let period { text += " as \(period.kind.rawValue)" + (period.end.map { " ending \($0)" } ?? "") }
+            parts.append(text)
         case .fileName(let p): parts.append("as of file name /\(p)/")
         case .modificationTime: parts.append("as of file mtime")
         }

@@ -150,6 +150,7 @@ extension Daemon {
             ("id", .number(Double(d.id))), ("source", .string(d.source)), ("file", .string(d.file)), ("sha256", .string(d.sha256)),
             ("received_at", .string(rfc3339(d.receivedAt))), ("status", .string(d.status.rawValue)), ("as_of", .optional(d.asOf)),
             ("observations", .int(d.observations)), ("errors", .array(d.errors.map(JSON.string))),
+            ("revised", .int(d.revised)), ("withdrawn", .int(d.withdrawn)),
         ])
     }
 
@@ -223,10 +224,20 @@ extension Daemon {
         let isCount = engine.series.isCount(metric)
         let p = renderer.presentation
         return .array(rows.map { row in
-            let suppressed = p.isSuppressed(row.value, isCount: isCount)
-            var f: [(String, JSON)] = [("as_of", .string(row.asOf.description)), ("value", suppressed ? .null : .number(row.value)),
+            let suppressed = row.value.map { p.isSuppressed($0, isCount: isCount) } ?? false
+            var f: [(String, JSON)] = [("as_of", .string(row.asOf.description)),
+                                       ("value", suppressed ? .null : row.value.map(JSON.number) ?? .null),
                                        ("drop", .string(row.drop)), ("labels", row.labels.json)]
             if suppressed { f.append(("suppressed", .bool(true))) }
+            // A statistical symbol in place of a value (SPEC §14), and what a later release replaced.
+            if let m = row.marker { f.append(("marker", .string(m.meaning))); f.append(("marker_text", .string(m.text))) }
+            if let from = row.revisedFrom {
+                let hidden = p.isSuppressed(from, isCount: isCount)
+                f.append(("revised_from", hidden ? .null : .number(from)))
+            } else if let from = row.revisedFromMarker {
+                f.append(("revised_from", .null))
+                f.append(("revised_from_marker", .string(from)))
+            }
             return .object(f)
         })
     }

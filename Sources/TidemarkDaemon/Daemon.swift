@@ -241,7 +241,9 @@ public final class Daemon: @unchecked Sendable {
             if parsed.accepted {
                 let started = DispatchTime.now().uptimeNanoseconds
                 var e = nextEngine.accept(source: source.name, file: fileName, sha256: parsed.sha256,
-                                          observations: parsed.observations, now: now)
+                                          observations: parsed.points, now: now)
+                record.revised = e.revisedCount
+                record.withdrawn = e.withdrawnCount
                 metrics.observe("evaluation_duration", seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
                 let stale = nextEngine.checkStaleness(source: source, lastDropAt: now, startedAt: startedAt, now: now)
                 e.transitions += stale.transitions
@@ -255,7 +257,8 @@ public final class Daemon: @unchecked Sendable {
             let (groups, removedGroups) = route(evaluation, engine: nextEngine, dispatcher: &nextDispatcher, now: now)
             var commit = DropCommit(drop: record)
             if parsed.accepted {
-                commit.observations = parsed.observations
+                commit.observations = parsed.points
+                commit.revisedFrom = Dictionary(evaluation.revisions.map { ($0.index, $0.from) }, uniquingKeysWith: { a, _ in a })
                 commit.derived = evaluation.derived
             }
             commit.upsertedAlerts = evaluation.upserted
@@ -272,7 +275,9 @@ public final class Daemon: @unchecked Sendable {
                 lastAcceptedDrop[source.name] = now
                 scheduleStaleCheck(source)
                 log.info("drop accepted", [("source", source.name), ("file", fileName), ("sha256", String(parsed.sha256.prefix(12))),
-                                           ("observations", "\(parsed.observations.count)"), ("derived", "\(evaluation.derived.count)"),
+                                           ("observations", "\(parsed.observations.count)"), ("markers", "\(parsed.markers.count)"),
+                                           ("revised", "\(evaluation.revisedCount)"), ("withdrawn", "\(evaluation.withdrawnCount)"),
+                                           ("derived", "\(evaluation.derived.count)"),
                                            ("transitions", "\(evaluation.transitions.count)")])
                 for w in parsed.warnings { log.warning("drop \(fileName): \(w)", [("source", source.name)]) }
             } else {

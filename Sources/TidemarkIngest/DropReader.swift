@@ -10,8 +10,13 @@ public struct ParsedDrop: Sendable {
     public var sha256: String
     public var byteCount: Int
     public var rowCount: Int
-    /// Sorted by metric, labels and as-of; empty when rejected.
+    /// Values, sorted by metric, labels and as-of; empty when rejected.
     public var observations: [Observation]
+    /// Statistical symbols in place of values (SPEC §14), sorted likewise; each has `marker` set.
+    public var markers: [Observation] = []
+
+    /// What the drop stores: its values and its markers (a marker is kept with the point).
+    public var points: [Observation] { observations + markers }
     /// The first 20 problems; `problemCount` counts all of them.
     public var problems: [DropProblem]
     public var problemCount: Int
@@ -57,7 +62,7 @@ public struct DropReader: Sendable {
             return failure(fileName, "not a regular file")
         }
         let modified = Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec))
-        return read(fileName: fileName, modified: modified, declaredSize: Int(st.st_size)) { buffer in
+        return read(fileName: fileName, modified: modified, declaredSize: Int(st.st_size), whole: .file(path)) { buffer in
             while true {
                 let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
                 if n >= 0 { return n }
@@ -69,7 +74,7 @@ public struct DropReader: Sendable {
     /// Reads bytes already in memory (a URL body, a test).
     public func read(bytes: [UInt8], fileName: String, modified: Date) -> ParsedDrop {
         var offset = 0
-        return read(fileName: fileName, modified: modified, declaredSize: bytes.count) { buffer in
+        return read(fileName: fileName, modified: modified, declaredSize: bytes.count, whole: .memory(bytes)) { buffer in
             let n = min(buffer.count, bytes.count - offset)
             if n > 0 {
                 bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
@@ -86,7 +91,7 @@ public struct DropReader: Sendable {
                    problems: [DropProblem(line: nil, column: nil, message: message)], problemCount: 1, warnings: [])
     }
 
-    private func read(fileName: String, modified: Date, declaredSize: Int,
+    private func read(fileName: String, modified: Date, declaredSize: Int, whole: WorkbookReader.Bytes,
                       readInto: (UnsafeMutableRawBufferPointer) throws -> Int) -> ParsedDrop {
         let problems = ProblemLog()
         let hasher = SHA256Hasher()
@@ -110,6 +115,7 @@ public struct DropReader: Sendable {
 
         let asOf = AsOfResolver(rule: source.asOf, fileName: fileName, modified: modified, problems: problems)
         var observations: [Observation] = []
+        var markers: [Observation] = []
         // Each shape's processor is a concrete struct, so the row loop is specialised for it.
         func run<P: ShapeProcessor>(_ processor: inout P) {
             do {
@@ -129,6 +135,14 @@ public struct DropReader: Sendable {
                         if !tooLarge {
                             rowCount = JSONRows.feed(all, rowsPath: source.json.rowsPath, to: &processor, problems: problems)
                         }
+                    case .xlsx:
+                        // The identity is the hash of the file's bytes; the zip is then read by its directory.
+                        try drain()
+                        if !tooLarge {
+                            rowCount = WorkbookReader(fileName: fileName, options: source.xlsx, maxBytes: source.maxBytes,
+                                                      problems: problems).read(whole, into: &processor)
+                            problems.sheet = nil
+                        }
                     }
                 }
             } catch let e as ReadFailure {
@@ -144,28 +158,35 @@ public struct DropReader: Sendable {
                 problems.add(line: nil, "the file is \(byteCount) bytes, over this source's max_bytes (\(source.maxBytes))")
             }
             if problems.total == 0 {
-                observations = processor.observations().sorted {
+                let all = processor.observations().sorted {
                     ($0.metric, $0.labels, $0.asOf) < ($1.metric, $1.labels, $1.asOf)
                 }
+                observations = all.filter { $0.marker == nil }
+                markers = all.filter { $0.marker != nil }
                 if rowCount == 0 { problems.warn("the file has a header but no data rows") }
             }
         }
         switch source.shape {
         case .wide(let labels, let values):
-            var p = WideProcessor(labels: labels, values: values, privacy: privacy, asOf: asOf, problems: problems)
+            var p = WideProcessor(values: values, columns: AggregateReturnColumns(
+                labels: labels, privacy: privacy, markers: source.markers, rowFilter: source.rowFilter, asOf: asOf,
+                problems: problems))
             run(&p)
         case .long(let labels, let metricColumn, let valueColumn):
-            var p = LongProcessor(labels: labels, metricColumn: metricColumn, valueColumn: valueColumn,
-                                  privacy: privacy, asOf: asOf, problems: problems)
+            var p = LongProcessor(metricColumn: metricColumn, valueColumn: valueColumn, columns: AggregateReturnColumns(
+                labels: labels, privacy: privacy, markers: source.markers, rowFilter: source.rowFilter, asOf: asOf,
+                problems: problems))
             run(&p)
         case .records(let aggs):
-            var p = RecordsProcessor(aggregations: aggs, asOf: asOf, problems: problems)
+            var p = RecordsProcessor(aggregations: aggs, markers: source.markers, asOf: asOf, problems: problems)
             run(&p)
         }
         let sha = hasher.finalizeHex()
-        return ParsedDrop(source: source.name, fileName: fileName, sha256: sha, byteCount: byteCount, rowCount: rowCount,
-                          observations: observations, problems: problems.kept, problemCount: problems.total,
-                          warnings: problems.warnings)
+        var parsed = ParsedDrop(source: source.name, fileName: fileName, sha256: sha, byteCount: byteCount, rowCount: rowCount,
+                                observations: observations, problems: problems.kept, problemCount: problems.total,
+                                warnings: problems.warnings)
+        parsed.markers = markers
+        return parsed
     }
 
     /// Why a header row shows the file is not UTF-8 CSV text, if it does.

@@ -85,7 +85,7 @@ struct RecordsProcessor: ShapeProcessor {
         var valueIndex = -1
         /// Index into the processor's per-row parsed values, for numeric ops.
         var valueSlot = -1
-        var filters: [(index: Int, values: [[UInt8]])] = []
+        var filters = CompiledFilters()
         var table = GroupTable()
         var asOfOfGroup: [Int] = []
         var labelsOfGroup: [Labels] = []
@@ -99,6 +99,7 @@ struct RecordsProcessor: ShapeProcessor {
     }
 
     var aggregates: [Aggregate]
+    let markers: MarkerTable
     var asOf: AsOfResolver
     let problems: ProblemLog
     private var headerCount = 0
@@ -108,6 +109,7 @@ struct RecordsProcessor: ShapeProcessor {
     private var parsed: [ParsedCell] = []
 
     enum ParsedCell {
+        /// `blank` covers a marker too: `sum | mean | min | max` skip it (SPEC §14).
         case unread, blank, bad
         case number(Double)
     }
@@ -115,8 +117,9 @@ struct RecordsProcessor: ShapeProcessor {
     /// Reused for every row's group key: [as-of index][length, bytes] per label column.
     private var key = [UInt8](repeating: 0, count: 256)
 
-    init(aggregations: [Aggregation], asOf: AsOfResolver, problems: ProblemLog) {
+    init(aggregations: [Aggregation], markers: MarkerTable, asOf: AsOfResolver, problems: ProblemLog) {
         aggregates = aggregations.map(Aggregate.init)
+        self.markers = markers
         self.asOf = asOf
         self.problems = problems
     }
@@ -127,7 +130,7 @@ struct RecordsProcessor: ShapeProcessor {
         // Report each missing column once, however many aggregations use it.
         var missing: Set<String> = []
         func find(_ name: String, role: String) -> Int? {
-            if let i = names.firstIndex(of: name) { return i }
+            if let i = headerIndex(name, in: names) { return i }
             if missing.insert(name).inserted {
                 problems.add(line: line, column: name, "\(role) column is not in the header")
             }
@@ -147,9 +150,10 @@ struct RecordsProcessor: ShapeProcessor {
                     valueColumns.append(column)
                 }
             }
-            aggregates[i].filters = spec.filter.compactMap { f in
-                find(f.column, role: "where").map { ($0, f.values.map { Array($0.utf8) }) }
-            }
+            if let f = CompiledFilters(keep: spec.filter, drop: spec.exclude, header: names, line: line,
+                                       problems: problems, reported: &missing) {
+                aggregates[i].filters = f
+            } else { ok = false }
         }
         parsed = Array(repeating: .unread, count: valueColumns.count)
         return asOf.resolve(header: names, problems: problems, line: line) && ok
@@ -160,11 +164,10 @@ struct RecordsProcessor: ShapeProcessor {
     private mutating func number(slot: Int, row: CSVRow) -> ParsedCell {
         if case .unread = parsed[slot] {
             let field = row.field(valueColumns[slot])
-            if isBlank(field) {
-                parsed[slot] = .blank
-            } else if let v = parseNumber(field) {
-                parsed[slot] = .number(v)
-            } else {
+            switch classifyNumber(field, markers: markers) {
+            case .blank, .marker: parsed[slot] = .blank
+            case .number(let v): parsed[slot] = .number(v)
+            case .bad:
                 parsed[slot] = .bad
                 problems.add(line: row.line, column: aggregates.first { $0.valueSlot == slot }?.spec.column,
                              "not a number: \(describeField(field))")
@@ -182,7 +185,7 @@ struct RecordsProcessor: ShapeProcessor {
         guard let asOfIndex = asOf.index(for: row, problems: problems) else { return }
         for slot in parsed.indices { parsed[slot] = .unread }
         for ai in aggregates.indices {
-            if !aggregates[ai].filters.isEmpty, !Self.passes(aggregates[ai], row) { continue }
+            if !aggregates[ai].filters.isEmpty, !aggregates[ai].filters.passes(row) { continue }
             let op = aggregates[ai].spec.op
             var value = 0.0
             var valueBytes: UnsafeRawBufferPointer? = nil
@@ -202,6 +205,14 @@ struct RecordsProcessor: ShapeProcessor {
                 var at = 4
                 for i in aggregates[ai].byIndices {
                     let f = row.field(i)
+                    // Grouped as people mean them: `Petra\u{a0}Wills` and `Petra Wills` are one group.
+                    if needsNormalising(f) {
+                        let text = Array(normaliseLabelValue(String(decoding: f, as: UTF8.self)).utf8)
+                        raw.storeBytes(of: UInt32(text.count), toByteOffset: at, as: UInt32.self)
+                        for (k, b) in text.enumerated() { raw[at + 4 + k] = b }
+                        at += 4 + text.count
+                        continue
+                    }
                     raw.storeBytes(of: UInt32(f.count), toByteOffset: at, as: UInt32.self)
                     if f.count > 0 { (raw.baseAddress! + at + 4).copyMemory(from: f.baseAddress!, byteCount: f.count) }
                     at += 4 + f.count
@@ -211,7 +222,7 @@ struct RecordsProcessor: ShapeProcessor {
             if inserted {
                 let a = aggregates[ai]
                 aggregates[ai].asOfOfGroup.append(asOfIndex)
-                aggregates[ai].labelsOfGroup.append(labelValues(row, a.spec.by, at: a.byIndices, problems: problems))
+                aggregates[ai].labelsOfGroup.append(labelValues(row, a.spec.by, at: a.byIndices, markers: markers, problems: problems))
                 aggregates[ai].count.append(0)
                 aggregates[ai].sum.append(0)
                 aggregates[ai].minimum.append(.infinity)
@@ -227,22 +238,6 @@ struct RecordsProcessor: ShapeProcessor {
             case .distinct: aggregates[ai].distinct[g].insert(Array(valueBytes!))
             }
         }
-    }
-
-    @inline(__always)
-    private static func passes(_ a: Aggregate, _ row: CSVRow) -> Bool {
-        for f in a.filters {
-            let field = row.field(f.index)
-            var matched = false
-            for v in f.values where v.count == field.count {
-                if field.count == 0 || v.withUnsafeBytes({ memcmp($0.baseAddress!, field.baseAddress!, field.count) == 0 }) {
-                    matched = true
-                    break
-                }
-            }
-            if !matched { return false }
-        }
-        return true
     }
 
     func observations() -> [Observation] {

@@ -124,7 +124,24 @@ private func parseISO(_ b: UnsafeRawBufferPointer) -> AsOf? {
 
 private let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
+/// A period label (`2025`, `202425`, `2025Q1`), or with a format the year (and month) it gives.
+func parsePeriod(_ bytes: UnsafeRawBufferPointer, period: PeriodRule, format: String?) -> AsOf? {
+    let text = String(decoding: bytes, as: UTF8.self)
+    guard let format else { return period.date(text) }
+    var trimmed = Array(text.trimmingCharacters(in: .whitespaces).utf8)
+    return trimmed.withUnsafeMutableBytes { raw -> AsOf? in
+        guard let f = dateFields(UnsafeRawBufferPointer(raw), format: Array(format.utf8)), f.y > 0 else { return nil }
+        return period.date(year: f.y, month: f.m > 0 ? f.m : nil)
+    }
+}
+
 private func parseWithFormat(_ b: UnsafeRawBufferPointer, format: [UInt8]) -> AsOf? {
+    guard let f = dateFields(b, format: format) else { return nil }
+    return AsOf(year: f.y, month: f.m, day: f.d, hour: f.hh, minute: f.mm, second: f.ss, hasTime: f.hasTime)
+}
+
+/// The fields a strftime-style format reads; those it does not name are 0.
+private func dateFields(_ b: UnsafeRawBufferPointer, format: [UInt8]) -> (y: Int, m: Int, d: Int, hh: Int, mm: Int, ss: Int, hasTime: Bool)? {
     var y = 0, m = 0, d = 0, hh = 0, mm = 0, ss = 0
     var hasTime = false
     var i = 0
@@ -170,5 +187,5 @@ private func parseWithFormat(_ b: UnsafeRawBufferPointer, format: [UInt8]) -> As
         }
     }
     guard i == b.count else { return nil }
-    return AsOf(year: y, month: m, day: d, hour: hh, minute: mm, second: ss, hasTime: hasTime)
+    return (y, m, d, hh, mm, ss, hasTime)
 }

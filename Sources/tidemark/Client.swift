@@ -157,10 +157,12 @@ struct Drops: ParsableCommand {
         if let source { args.append(("source", .string(source))) }
         if let limit { args.append(("limit", .int(limit))) }
         client.output(try client.call("drops", args)) { r in
-            var out = Table(headers: ["ID", "SOURCE", "FILE", "STATUS", "AS OF", "OBS", "RECEIVED", "SHA256"], rows: r.items.map { d in
+            var out = Table(headers: ["ID", "SOURCE", "FILE", "STATUS", "AS OF", "OBS", "REVISED", "WITHDRAWN", "RECEIVED", "SHA256"],
+                            rows: r.items.map { d in
                 [d["id"]?.text ?? "", d["source"]?.text ?? "", d["file"]?.text ?? "", d["status"]?.text ?? "", d["as_of"]?.text ?? "-",
-                 d["observations"]?.text ?? "", d["received_at"]?.text ?? "", String((d["sha256"]?.text ?? "").prefix(12))]
-            }, rightAligned: [0, 5]).render()
+                 d["observations"]?.text ?? "", d["revised"]?.text ?? "0", d["withdrawn"]?.text ?? "0",
+                 d["received_at"]?.text ?? "", String((d["sha256"]?.text ?? "").prefix(12))]
+            }, rightAligned: [0, 5, 6, 7]).render()
             for d in r.items where !(d["errors"]?.items.isEmpty ?? true) {
                 out += "\n\(d["file"]?.text ?? "") rejected:\n" + (d["errors"]?.items ?? []).map { "  \($0.text)\n" }.joined()
             }
@@ -231,9 +233,11 @@ struct History: ParsableCommand {
             guard !r.items.isEmpty else { return "no values for \(metric)\n" }
             let values = r.items.reversed().compactMap { $0["value"]?.numberValue }
             var out = "\(metric)  \(sparkline(values))  (oldest → newest)\n\n"
-            out += Table(headers: ["AS OF", "VALUE", "LABELS", "DROP"], rows: r.items.map { p in
-                [p["as_of"]?.text ?? "", p["suppressed"]?.boolValue == true ? "<small>" : (p["value"]?.text ?? ""),
-                 labelText(p["labels"]), p["drop"]?.text ?? ""]
+            out += Table(headers: ["AS OF", "VALUE", "LABELS", "DROP", "REVISED FROM"], rows: r.items.map { p in
+                // A statistical symbol stands in place of the value, as the release printed it.
+                let value = p["marker"].map { "[\($0.text)]" } ?? (p["suppressed"]?.boolValue == true ? "<small>" : (p["value"]?.text ?? ""))
+                let revised = p["revised_from_marker"].map { "[\($0.text)]" } ?? p["revised_from"].flatMap { $0.numberValue == nil ? nil : $0.text } ?? ""
+                return [p["as_of"]?.text ?? "", value, labelText(p["labels"]), p["drop"]?.text ?? "", revised]
             }, rightAligned: [1]).render()
             return out
         }

@@ -64,7 +64,7 @@ struct DryRun {
             verdicts = []
             return
         }
-        var source = MemorySeriesSource(drop.observations)
+        var source = MemorySeriesSource(drop.points)
         derived = computeDerived(configuration.derive.compactMap { d in d.expression.map { (d.metric, $0) } }, into: &source)
         verdicts = configuration.rules.flatMap { rule in rule.expression.map { rule.verdicts($0, source: source) } ?? [] }
     }
@@ -82,6 +82,7 @@ enum IngestReport {
             ("errors", .array(d.errorLines.map(JSON.string))),
             ("warnings", .array(d.warnings.map(JSON.string))),
             ("observations", .array(d.observations.map(observation))),
+            ("markers", .array(d.markers.map(marker))),
             ("derived", .array(run.derived.map(observation))),
             ("verdicts", .array(run.verdicts.map(verdict))),
         ])
@@ -95,6 +96,12 @@ enum IngestReport {
     static func observation(_ o: Observation) -> JSON {
         .object([("metric", .string(o.metric)), ("labels", o.labels.json), ("value", .number(o.value)),
                  ("as_of", .string(o.asOf.description))])
+    }
+
+    /// A statistical symbol in place of a value: `marker` is its meaning, `text` the cell as written.
+    static func marker(_ o: Observation) -> JSON {
+        .object([("metric", .string(o.metric)), ("labels", o.labels.json), ("as_of", .string(o.asOf.description)),
+                 ("marker", .string(o.marker?.meaning ?? "")), ("text", .string(o.marker?.text ?? ""))])
     }
 
     static func text(_ run: DryRun, file: String) -> String {
@@ -114,6 +121,12 @@ enum IngestReport {
             [o.metric, o.labels.isEmpty ? "" : o.labels.description, formatNumber(o.value), o.asOf.description]
         }
         out += Table(headers: ["METRIC", "LABELS", "VALUE", "AS OF"], rows: rows, rightAligned: [2]).render()
+        if !d.markers.isEmpty {
+            var byMeaning: [String: Int] = [:]
+            for m in d.markers { byMeaning[m.marker.map { "\($0.meaning) (\($0.text))" } ?? "", default: 0] += 1 }
+            out += "\n" + count(d.markers.count, "marked point") + " (a symbol in place of a value, kept but never counted as 0): "
+                + byMeaning.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + "\n"
+        }
         if !run.derived.isEmpty {
             out += "\nderived (from this file alone)\n"
             out += Table(headers: ["METRIC", "LABELS", "VALUE", "AS OF"], rows: run.derived.map { o in

@@ -27,7 +27,7 @@ import TidemarkTestSupport
             ("nul.csv", text(header + "2025-03-31,No\u{0}rth,W1,C1\n"), "nul.csv:2: column team: contains a NUL byte: binary data, not text"),
             ("columns.csv", text((0..<10_001).map { "c\($0)" }.joined(separator: ",") + "\n"), "columns.csv:1: more than 10000 columns"),
             ("short-row.csv", text(header + "2025-03-31,North,W1\n"), "short-row.csv:2: expected 4 fields, found 3"),
-            ("bad-date.csv", text(header + "31/03/2025,North,W1,C1\n"), "bad-date.csv:2: column extract_date: \"31/03/2025\" is not an ISO 8601 date (YYYY-MM-DD)"),
+            ("bad-date.csv", text(header + "31/03/2025,North,W1,C1\n"), "bad-date.csv:2: column extract_date: not a date: \"31/03/2025\" (expected an ISO 8601 date, YYYY-MM-DD)"),
             ("empty.csv", [], "empty.csv:1: the file is empty: no header row"),
             ("wrong-columns.csv", text("date,name\n2025-03-31,x\n"), "wrong-columns.csv:1: column extract_date: as_of column is not in the header"),
         ]

@@ -222,7 +222,7 @@ struct SeededGenerator: RandomNumberGenerator {
         let dup = read("date,team,fte\n2025-03-03,North,1\n2025-03-03,North,2\n", source(shape))
         #expect(dup.errorLines == [#"drop.csv:3: column fte: a second value for fte{team="North"} as of 2025-03-03 (first on line 2)"#])
         let date = read("date,team,fte\n03/03/2025,North,1\n", source(shape))
-        #expect(date.errorLines == [#"drop.csv:2: column date: "03/03/2025" is not an ISO 8601 date (YYYY-MM-DD)"#])
+        #expect(date.errorLines == [#"drop.csv:2: column date: not a date: "03/03/2025" (expected an ISO 8601 date, YYYY-MM-DD)"#])
     }
 
     @Test func asOfFromFileName() {

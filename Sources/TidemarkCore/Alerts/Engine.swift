@@ -19,6 +19,14 @@ public struct DropEvaluation: Sendable {
     public var removed: [String] = []
     /// Acknowledgements that ended (resolution or a level rise).
     public var endedAcknowledgements: [String] = []
+    /// Points of the drop that replaced a stored point for the same series and as-of date: the index
+    /// into the drop's observations and the point it replaced (SPEC §14 revisions).
+    public var revisions: [(index: Int, from: SeriesPoint)] = []
+
+    /// Revisions that replaced a value with another value.
+    public var revisedCount: Int { revisions.count - withdrawnCount }
+    /// Revisions that replaced a value with a marker ("withdrawn (now suppressed)").
+    public var withdrawnCount: Int = 0
 
     public init() {}
 }
@@ -77,7 +85,12 @@ public struct Engine: Sendable {
     public mutating func accept(source: String, file: String, sha256: String = "", observations: [Observation],
                                 now: Date) -> DropEvaluation {
         var result = DropEvaluation()
-        series.add(observations)
+        for (i, o) in observations.enumerated() {
+            if case .revised(let old) = series.add(o) {
+                result.revisions.append((i, old))
+                if o.marker != nil, old.hasValue { result.withdrawnCount += 1 }
+            }
+        }
         for d in configuration.derive {
             guard let expression = d.expression, case .vector(let samples) = expression.evaluate(series) else { continue }
             for s in samples {
@@ -260,7 +273,7 @@ public struct Engine: Sendable {
             var a = a
             a.isCount = isCount
             guard a.previousValue == nil, case .selector(let metric?, _) = rule.expression else { return a }
-            let points = series.points(metric: metric, labels: Labels(a.seriesLabels))
+            let points = series.points(metric: metric, labels: Labels(a.seriesLabels)).filter(\.hasValue)
             if points.count >= 2 { a.previousValue = points[points.count - 2].value }
             return a
         }

@@ -48,22 +48,38 @@ public struct Configuration: Sendable {
 public struct PrivacySettings: Sendable, Hashable {
     /// Counts from 1 to `smallCounts - 1` are written "fewer than N" in notifications.
     public var smallCounts: Int
-    /// Column names (compared case-insensitively) that identify a child and may never become labels.
-    public var identifierColumns: [String]
+    /// Column names that identify a child and may never become labels. Compared ignoring case, spaces,
+    /// `_` and `-` (SPEC §14), so `Child Unique ID` is `child_unique_id`.
+    public var identifierColumns: [String] {
+        didSet { normalisedIdentifiers = Set(identifierColumns.map(PrivacySettings.normalise)) }
+    }
+    private var normalisedIdentifiers: Set<String>
 
+    /// The first list (SPEC §3) and the field names of the statutory returns (SSDA903, CIN census,
+    /// Annex A; SPEC §14).
     public static let defaultIdentifierColumns = [
         "child_id", "child_ref", "person_id", "upn", "nhs_number", "name", "forename", "surname",
         "dob", "date_of_birth", "postcode", "address",
+        "child", "childid", "lachildid", "child_unique_id", "former_upn", "uln", "full_name", "personbirthdate",
+        "expected_dob", "home_post", "pl_post", "placement_postcode", "family_identifier",
+        "individual_adopter_identifier",
     ]
 
     public init(smallCounts: Int = 6, identifierColumns: [String] = PrivacySettings.defaultIdentifierColumns) {
         self.smallCounts = smallCounts
         self.identifierColumns = identifierColumns
+        normalisedIdentifiers = Set(identifierColumns.map(PrivacySettings.normalise))
     }
 
     public func isIdentifier(_ column: String) -> Bool {
-        let lower = column.lowercased()
-        return identifierColumns.contains { $0.lowercased() == lower }
+        normalisedIdentifiers.contains(PrivacySettings.normalise(column))
+    }
+
+    /// Lower case without spaces (of any kind), `_` or `-`.
+    static func normalise(_ name: String) -> String {
+        String(name.lowercased().unicodeScalars.filter {
+            !($0.properties.isWhitespace || $0 == "_" || $0 == "-")
+        })
     }
 }
 

@@ -12,10 +12,16 @@ public struct SourceConfig: Sendable, Hashable {
     /// Explicit grace; `effectiveGrace` applies the 10% default.
     public var grace: TimeSpan?
     public var maxBytes: Int
+    /// Cell texts that stand for a missing number (default: the GSS/DfE symbols).
+    public var markers: MarkerTable
+    /// `where` / `where_not` on a `wide` or `long` source: rows kept before they become series.
+    public var rowFilter: RowFilter
+    public var xlsx: XLSXOptions
 
     public init(name: String, location: SourceLocation, format: DropFormat? = nil, shape: DropShape,
                 asOf: AsOfRule = .modificationTime, csv: CSVOptions = CSVOptions(), json: JSONOptions = JSONOptions(),
-                expectEvery: TimeSpan? = nil, grace: TimeSpan? = nil, maxBytes: Int = 256 << 20) {
+                expectEvery: TimeSpan? = nil, grace: TimeSpan? = nil, maxBytes: Int = 256 << 20,
+                markers: MarkerTable = .official, rowFilter: RowFilter = RowFilter(), xlsx: XLSXOptions = XLSXOptions()) {
         self.name = name
         self.location = location
         self.format = format
@@ -26,6 +32,9 @@ public struct SourceConfig: Sendable, Hashable {
         self.expectEvery = expectEvery
         self.grace = grace
         self.maxBytes = maxBytes
+        self.markers = markers
+        self.rowFilter = rowFilter
+        self.xlsx = xlsx
     }
 
     /// `grace`, else 10% of `expect_every`; nil when the source has no staleness check.
@@ -37,7 +46,11 @@ public struct SourceConfig: Sendable, Hashable {
     /// The format for a given file name under this source's settings.
     public func format(forFileName name: String) -> DropFormat {
         if let format { return format }
-        return name.lowercased().hasSuffix(".json") ? .json : .csv
+        let lower = name.lowercased()
+        if lower.hasSuffix(".json") { return .json }
+        // .xls, .xlsb and .ods go to the workbook reader too, which says what they are and how to save them.
+        if DropFormat.spreadsheetExtensions.contains(where: { lower.hasSuffix($0) }) { return .xlsx }
+        return .csv
     }
 }
 
@@ -113,7 +126,32 @@ public struct URLSource: Sendable, Hashable {
 }
 
 public enum DropFormat: String, Sendable, Hashable, CaseIterable {
-    case csv, json
+    case csv, json, xlsx
+
+    static let spreadsheetExtensions = [".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"]
+}
+
+/// `xlsx: { sheet, header_row }`.
+public struct XLSXOptions: Sendable, Hashable {
+    /// The sheet by its exact name; nil: the first sheet.
+    public var sheet: String?
+    /// 1-based row holding the column names (templates put title rows above them).
+    public var headerRow: Int
+    public init(sheet: String? = nil, headerRow: Int = 1) {
+        self.sheet = sheet
+        self.headerRow = headerRow
+    }
+}
+
+/// `where:` and `where_not:` — a row passes when every `keep` filter matches and no `drop` filter does.
+public struct RowFilter: Sendable, Hashable {
+    public var keep: [ColumnFilter]
+    public var drop: [ColumnFilter]
+    public init(keep: [ColumnFilter] = [], drop: [ColumnFilter] = []) {
+        self.keep = keep
+        self.drop = drop
+    }
+    public var isEmpty: Bool { keep.isEmpty && drop.isEmpty }
 }
 
 /// A label taken from a column; `label` and `column` differ when the config maps them (`team: team_name`).
@@ -175,13 +213,17 @@ public struct Aggregation: Sendable, Hashable {
     public var by: [LabelColumn]
     /// Only rows whose columns equal these values are aggregated (all must match).
     public var filter: [ColumnFilter]
+    /// `where_not`: rows matching any of these are left out.
+    public var exclude: [ColumnFilter]
 
-    public init(metric: String, op: AggregateOp, column: String? = nil, by: [LabelColumn] = [], filter: [ColumnFilter] = []) {
+    public init(metric: String, op: AggregateOp, column: String? = nil, by: [LabelColumn] = [], filter: [ColumnFilter] = [],
+                exclude: [ColumnFilter] = []) {
         self.metric = metric
         self.op = op
         self.column = column
         self.by = by
         self.filter = filter
+        self.exclude = exclude
     }
 }
 
@@ -197,8 +239,9 @@ public struct ColumnFilter: Sendable, Hashable {
 
 /// Where an observation's as-of date comes from.
 public enum AsOfRule: Sendable, Hashable {
-    /// A column holding an ISO 8601 date or date-time, or one in `format` (strftime-style: %Y %m %d %H %M %S).
-    case column(String, format: String?)
+    /// A column holding an ISO 8601 date or date-time, or one in `format` (strftime-style: %Y %m %d %H %M %S),
+    /// or with `period` a period label (`2025`, `202425`, `2025Q1`) dated by the period's last day.
+    case column(String, format: String?, period: PeriodRule? = nil)
     /// A regular expression over the file name whose first capture group is an ISO date.
     case fileName(pattern: String)
     /// The file's modification time (for URL sources: the time it was fetched).

@@ -1,11 +1,16 @@
-/// One point of a series' history.
+/// One point of a series' history: a value, or a marker saying why there is none (SPEC §14).
 public struct SeriesPoint: Sendable, Hashable {
     public let asOf: AsOf
+    /// Meaningless (0) when `marker` is set.
     public let value: Double
-    public init(asOf: AsOf, value: Double) {
+    public let marker: Marker?
+    public init(asOf: AsOf, value: Double, marker: Marker? = nil) {
         self.asOf = asOf
         self.value = value
+        self.marker = marker
     }
+
+    public var hasValue: Bool { marker == nil }
 }
 
 /// Where expressions read series from: every series of a metric with its history, oldest first.
@@ -23,17 +28,19 @@ public protocol WritableSeriesSource: SeriesSource {
 /// An in-memory series source; later observations for the same series and as-of replace earlier ones
 /// (a revised value).
 public struct MemorySeriesSource: WritableSeriesSource, Sendable {
-    private var data: [String: [Labels: [AsOf: Double]]] = [:]
+    private var data: [String: [Labels: [AsOf: SeriesPoint]]] = [:]
 
     public init(_ observations: [Observation] = []) { add(observations) }
 
     public mutating func add(_ observations: [Observation]) {
-        for o in observations { data[o.metric, default: [:]][o.labels, default: [:]][o.asOf] = o.value }
+        for o in observations {
+            data[o.metric, default: [:]][o.labels, default: [:]][o.asOf] = SeriesPoint(asOf: o.asOf, value: o.value, marker: o.marker)
+        }
     }
 
     public func series(of metric: String) -> [(labels: Labels, points: [SeriesPoint])] {
         (data[metric] ?? [:]).map { labels, byDate in
-            (labels, byDate.map { SeriesPoint(asOf: $0.key, value: $0.value) }.sorted { $0.asOf < $1.asOf })
+            (labels, byDate.values.sorted { $0.asOf < $1.asOf })
         }.sorted { $0.labels < $1.labels }
     }
 
@@ -70,7 +77,9 @@ extension MetricExpression {
             var out: [Sample] = []
             for m in metrics {
                 for s in source.series(of: m) where matchers.allSatisfy({ $0.matches(s.labels) }) {
-                    guard let last = s.points.last else { continue }
+                    // A series whose latest point is a marker has no current value (SPEC §15): the
+                    // previous value is not carried forward.
+                    guard let last = s.points.last, last.hasValue else { continue }
                     // A selector without a metric name spans metrics; `__name__` keeps their series apart.
                     let labels = metric == nil ? s.labels.setting("__name__", to: m) : s.labels
                     out.append(Sample(labels: labels, value: last.value, asOf: last.asOf))
@@ -136,14 +145,16 @@ extension MetricExpression {
         case .timeFunction(let fn, let metric, let matchers, let range):
             guard let metric else { return .vector([]) }
             var out: [Sample] = []
-            for s in source.series(of: metric) where matchers.allSatisfy({ $0.matches(s.labels) }) {
-                guard let last = s.points.last else { continue }
+            for all in source.series(of: metric) where matchers.allSatisfy({ $0.matches(all.labels) }) {
+                guard let last = all.points.last, last.hasValue else { continue }
+                // Marked points are not values: time functions see only the values around them.
+                let s = (labels: all.labels, points: all.points.allSatisfy(\.hasValue) ? all.points : all.points.filter(\.hasValue))
                 let value: Double?
                 switch fn {
                 case .prev:
                     value = s.points.count >= 2 ? s.points[s.points.count - 2].value : nil
                 case .delta, .pct_change:
-                    let cutoff = last.asOf.seconds - (range?.milliseconds ?? 0) / 1000
+                    let cutoff = last.asOf.seconds(before: range ?? .zero)
                     if let old = s.points.last(where: { $0.asOf.seconds <= cutoff }) {
                         if fn == .delta {
                             value = last.value - old.value
@@ -154,7 +165,7 @@ extension MetricExpression {
                         value = nil
                     }
                 case .avg_over_time, .max_over_time, .min_over_time:
-                    let cutoff = last.asOf.seconds - (range?.milliseconds ?? 0) / 1000
+                    let cutoff = last.asOf.seconds(before: range ?? .zero)
                     let window = s.points.filter { $0.asOf.seconds >= cutoff }.map(\.value)
                     switch fn {
                     case .avg_over_time: value = window.reduce(0, +) / Double(window.count)

@@ -93,6 +93,20 @@ public struct AsOf: Hashable, Sendable, Comparable, CustomStringConvertible, Cod
 
     public static func < (a: AsOf, b: AsOf) -> Bool { a.seconds < b.seconds }
 
+    /// The instant `span` before this one, stepping back whole calendar years first (29 February
+    /// steps back to 28 February), then the rest.
+    public func seconds(before span: TimeSpan) -> Int64 {
+        var base = seconds
+        if span.years != 0 {
+            let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+            let (y, m, d) = civilFromDays(days)
+            let year = y - span.years
+            let day = min(d, m == 2 ? ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28) : d)
+            base = Int64(daysFromCivil(year: year, month: m, day: day)) * 86_400 + (seconds - Int64(days) * 86_400)
+        }
+        return base - span.remainderMilliseconds / 1000
+    }
+
     /// `2025-03-03` for dates, `2025-03-03T09:30:00Z` for instants (RFC 3339, UTC).
     public var description: String {
         let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
@@ -144,12 +158,20 @@ public struct Observation: Hashable, Sendable {
     public var asOf: AsOf
     /// Produced by `op: count`: subject to `privacy.small_counts` when shown.
     public var isCount: Bool
+    /// A statistical symbol in place of the value (SPEC §14); `value` is then 0 and means nothing.
+    public var marker: Marker?
 
-    public init(metric: String, labels: Labels, value: Double, asOf: AsOf, isCount: Bool = false) {
+    public init(metric: String, labels: Labels, value: Double, asOf: AsOf, isCount: Bool = false, marker: Marker? = nil) {
         self.metric = metric
         self.labels = labels
         self.value = value
         self.asOf = asOf
         self.isCount = isCount
+        self.marker = marker
+    }
+
+    /// A marked point: the series is not observed at `asOf`, and the point says why.
+    public static func marked(metric: String, labels: Labels, asOf: AsOf, marker: Marker) -> Observation {
+        Observation(metric: metric, labels: labels, value: 0, asOf: asOf, marker: marker)
     }
 }

@@ -10,7 +10,7 @@ public struct SeriesIndex: WritableSeriesSource, Sendable {
 
         mutating func add(_ o: Observation) -> Change {
             if o.isCount { isCount = true }
-            let point = SeriesPoint(asOf: o.asOf, value: o.value)
+            let point = SeriesPoint(asOf: o.asOf, value: o.value, marker: o.marker)
             guard let i = position[o.labels] else {
                 position[o.labels] = labels.count
                 labels.append(o.labels)
@@ -21,8 +21,8 @@ public struct SeriesIndex: WritableSeriesSource, Sendable {
             var j = points[i].count
             while j > 0, points[i][j - 1].asOf > o.asOf { j -= 1 }
             if j > 0, points[i][j - 1].asOf == o.asOf {
-                let old = points[i][j - 1].value
-                if old == o.value { return .unchanged }
+                let old = points[i][j - 1]
+                if old.marker == point.marker, old.marker != nil || old.value == point.value { return .unchanged }
                 points[i][j - 1] = point
                 return .revised(from: old)
             }
@@ -38,10 +38,10 @@ public struct SeriesIndex: WritableSeriesSource, Sendable {
     public init(_ observations: [Observation]) { add(observations) }
 
     /// What adding an observation did: a new point, a revision of the same as-of date (with the old
-    /// value), or nothing (the same value again).
+    /// point: a value, or a marker), or nothing (the same value again).
     public enum Change: Sendable, Equatable {
         case added
-        case revised(from: Double)
+        case revised(from: SeriesPoint)
         case unchanged
     }
 

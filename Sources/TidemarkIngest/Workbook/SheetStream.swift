@@ -1,0 +1,253 @@
+import Foundation
+import TidemarkCore
+
+/// Streams one worksheet part into a shape processor, a row at a time: the XML arrives in chunks, every
+/// complete row is turned into a `CSVRow` (cells as text, the way the CSV reader hands them over), and
+/// only the unfinished tail of the last chunk is kept. Memory does not grow with rows.
+struct SheetStream<P: ShapeProcessor> {
+    let sheet: String
+    let headerRow: Int
+    let sharedStrings: [[UInt8]]
+    let dateStyles: [Bool]
+    let date1904: Bool
+    let problems: ProblemLog
+    static var maxColumns: Int { 10_000 }
+
+    private var pending: [UInt8] = []
+    private(set) var header: [String]? = nil
+    private var readable = true
+    private(set) var dataRows = 0
+    private(set) var lastRow = 0
+
+    // The row being built: each column's text lives in `rowBytes[starts[i]..<ends[i]]`.
+    private var rowBytes: [UInt8] = []
+    private var starts: [Int] = []
+    private var ends: [Int] = []
+    private var nonEmpty = 0
+
+    init(sheet: String, headerRow: Int, sharedStrings: [[UInt8]], dateStyles: [Bool], date1904: Bool, problems: ProblemLog) {
+        self.sheet = sheet
+        self.headerRow = headerRow
+        self.sharedStrings = sharedStrings
+        self.dateStyles = dateStyles
+        self.date1904 = date1904
+        self.problems = problems
+        problems.sheet = SheetPlace(sheet: sheet)
+    }
+
+    /// Takes the next chunk of the part and reads every row it completes.
+    mutating func feed(_ chunk: Data, into processor: inout P) {
+        pending.append(contentsOf: chunk)
+        guard let cut = Self.endOfLastRow(pending) else { return }
+        scan(upTo: cut, into: &processor)
+        pending.removeSubrange(0..<cut)
+    }
+
+    /// The end of the part: whatever is left (rows written as `<row/>`, the sheet's closing tags).
+    mutating func finish(into processor: inout P) {
+        scan(upTo: pending.count, into: &processor)
+        pending = []
+        if header == nil {
+            problems.add(line: nil, "header row \(headerRow) does not exist: the sheet \(lastRow == 0 ? "is empty" : "ends at row \(lastRow)")")
+        }
+    }
+
+    /// The offset just past the last `</row>` (or `</x:row>`) in the buffer.
+    static func endOfLastRow(_ b: [UInt8]) -> Int? {
+        var i = b.count - 4
+        while i >= 2 {
+            if b[i] == UInt8(ascii: "r"), b[i + 1] == UInt8(ascii: "o"), b[i + 2] == UInt8(ascii: "w"), b[i + 3] == UInt8(ascii: ">") {
+                var k = i - 1
+                if b[k] == UInt8(ascii: ":") {
+                    k -= 1
+                    while k > 0, b[k] != UInt8(ascii: "/"), b[k] != UInt8(ascii: "<") { k -= 1 }
+                }
+                if k >= 1, b[k] == UInt8(ascii: "/"), b[k - 1] == UInt8(ascii: "<") { return i + 4 }
+            }
+            i -= 1
+        }
+        return nil
+    }
+
+    private enum CellType { case number, shared, inline, formulaString, boolean, error, isoDate }
+
+    private mutating func scan(upTo end: Int, into processor: inout P) {
+        pending.withUnsafeBytes { all in
+            let raw = UnsafeRawBufferPointer(rebasing: all[0..<end])
+            var x = XMLScanner(raw)
+            var rowNumber = lastRow
+            var column = -1
+            var type = CellType.number
+            var style = 0
+            var inValue = false
+            var inInlineText = false
+            var cellText: [UInt8] = []
+            var cellHasText = false
+            while let e = x.next() {
+                switch e {
+                case .start(let name, let attrs, let selfClosing):
+                    if x.isName(name, "c") {
+                        column = x.attribute("r", in: attrs).map { columnIndex(x, $0) } ?? column + 1
+                        type = x.attribute("t", in: attrs).map { cellType(x, $0) } ?? .number
+                        style = x.attribute("s", in: attrs).flatMap { x.integer($0) } ?? 0
+                        cellText.removeAll(keepingCapacity: true)
+                        cellHasText = false
+                        if selfClosing { column = max(column, 0) }
+                    } else if x.isName(name, "v") {
+                        inValue = !selfClosing
+                    } else if x.isName(name, "t") {
+                        inInlineText = !selfClosing && type == .inline
+                    } else if x.isName(name, "row") {
+                        rowNumber = x.attribute("r", in: attrs).flatMap { x.integer($0) } ?? rowNumber + 1
+                        lastRow = rowNumber
+                        column = -1
+                        beginRow()
+                        if selfClosing { endRow(rowNumber, into: &processor) }
+                    }
+                case .text(let range):
+                    if inValue || inInlineText {
+                        let text = UnsafeRawBufferPointer(rebasing: raw[range])
+                        if text.contains(UInt8(ascii: "&")) || text.contains(UInt8(ascii: "_")) {
+                            cellText.append(contentsOf: decodeXMLText(text).utf8)
+                        } else {
+                            cellText.append(contentsOf: text)
+                        }
+                        cellHasText = true
+                    }
+                case .end(let name):
+                    if x.isName(name, "v") {
+                        inValue = false
+                    } else if x.isName(name, "t") {
+                        inInlineText = false
+                    } else if x.isName(name, "c") {
+                        if cellHasText { setCell(column, row: rowNumber, type: type, style: style, text: cellText) }
+                    } else if x.isName(name, "row") {
+                        endRow(rowNumber, into: &processor)
+                    }
+                }
+            }
+        }
+    }
+
+    private func columnIndex(_ x: XMLScanner, _ range: Range<Int>) -> Int {
+        var v = 0
+        for k in range {
+            let b = x.bytes[k] | 0x20
+            guard b >= UInt8(ascii: "a"), b <= UInt8(ascii: "z") else { break }
+            v = v * 26 + Int(b - UInt8(ascii: "a") + 1)
+        }
+        return v - 1
+    }
+
+    private func cellType(_ x: XMLScanner, _ range: Range<Int>) -> CellType {
+        if x.isName(range, "s") { return .shared }
+        if x.isName(range, "inlineStr") { return .inline }
+        if x.isName(range, "str") { return .formulaString }
+        if x.isName(range, "b") { return .boolean }
+        if x.isName(range, "e") { return .error }
+        if x.isName(range, "d") { return .isoDate }
+        return .number
+    }
+
+    private mutating func beginRow() {
+        rowBytes.removeAll(keepingCapacity: true)
+        for i in starts.indices { starts[i] = 0; ends[i] = 0 }
+        nonEmpty = 0
+    }
+
+    /// A cell's value as the text a CSV would hold: shared strings looked up, booleans as true/false,
+    /// date-formatted numbers as ISO dates, error cells as their code (`#N/A`, "not a number").
+    private mutating func setCell(_ column: Int, row: Int, type: CellType, style: Int, text: [UInt8]) {
+        guard column >= 0, column < Self.maxColumns else { return }
+        var value = text
+        switch type {
+        case .shared:
+            guard let i = Int(String(decoding: text, as: UTF8.self)), i >= 0, i < sharedStrings.count else {
+                problems.add(line: row, "cell refers to shared string \(String(decoding: text, as: UTF8.self)), which the workbook does not have")
+                return
+            }
+            value = sharedStrings[i]
+        case .boolean:
+            value = Array((text == [UInt8(ascii: "1")] ? "true" : "false").utf8)
+        case .number:
+            if style < dateStyles.count, dateStyles[style], let serial = Double(String(decoding: text, as: UTF8.self)),
+               let iso = ExcelDates.isoText(serial: serial, date1904: date1904) {
+                value = Array(iso.utf8)
+            }
+        case .inline, .formulaString, .error, .isoDate:
+            break
+        }
+        if header == nil {
+            // The header row (and title rows above it) may be wider than anything that follows.
+            while starts.count <= column { starts.append(0); ends.append(0) }
+        } else if column >= starts.count {
+            return // right of the header: notes beside the table, not data
+        }
+        starts[column] = rowBytes.count
+        rowBytes.append(contentsOf: value)
+        ends[column] = rowBytes.count
+        if !value.isEmpty { nonEmpty += 1 }
+    }
+
+    private mutating func endRow(_ row: Int, into processor: inout P) {
+        guard row >= headerRow else { return }
+        guard let header else {
+            guard row == headerRow else { return }
+            readHeader(row, into: &processor)
+            return
+        }
+        // Formatted but empty rows below a table are common; they are not data.
+        guard nonEmpty > 0 else { return }
+        dataRows += 1
+        guard readable else { return }
+        rowBytes.append(0) // never empty, so baseAddress is never nil
+        let count = header.count
+        let flags = [Bool](repeating: false, count: count)
+        rowBytes.withUnsafeBytes { base in
+            starts.withUnsafeBufferPointer { s in
+                ends.withUnsafeBufferPointer { e in
+                    flags.withUnsafeBufferPointer { f in
+                        processor.row(CSVRow(line: row, count: count, base: base.baseAddress!, starts: s.baseAddress!,
+                                             ends: e.baseAddress!, fromScratch: f.baseAddress!))
+                    }
+                }
+            }
+        }
+    }
+
+    private mutating func readHeader(_ row: Int, into processor: inout P) {
+        var names = starts.indices.map {
+            String(decoding: rowBytes[starts[$0]..<ends[$0]], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        }
+        while let last = names.last, last.isEmpty { names.removeLast() }
+        header = names
+        starts = Array(starts.prefix(names.count))
+        ends = Array(ends.prefix(names.count))
+        var place = SheetPlace(sheet: sheet)
+        for (i, name) in names.enumerated() where place.letters[name] == nil { place.letters[name] = columnLetters(i) }
+        problems.sheet = place
+        if names.isEmpty {
+            problems.add(line: row, "header row \(row) is empty")
+            readable = false
+            return
+        }
+        var seen: Set<String> = []
+        for name in names where !name.isEmpty && !seen.insert(name).inserted {
+            problems.add(line: row, column: name, "the header names this column twice")
+            readable = false
+        }
+        readable = processor.header(names, line: row) && readable
+    }
+}
+
+/// `A`, `B`, …, `Z`, `AA` for a 0-based column index.
+func columnLetters(_ index: Int) -> String {
+    var n = index + 1
+    var out = ""
+    while n > 0 {
+        let r = (n - 1) % 26
+        out = String(UnicodeScalar(UInt8(65 + r))) + out
+        n = (n - 1) / 26
+    }
+    return out
+}

@@ -1,0 +1,109 @@
+import Foundation
+import GRDB
+import TidemarkCore
+
+extension Store {
+    /// Alert changes that did not come from a drop (staleness, reload), with their group changes.
+    public func commitAlertChanges(upserted: [Alert], removed: [String], transitions: [AlertTransition],
+                                   endedAcknowledgements: [String], groups: [NotificationGroup], removedGroups: [String]) throws {
+        try durableWrite { db in
+            try saveAlertChanges(db, upserted: upserted, removed: removed, transitions: transitions, dropID: nil,
+                                 endedAcknowledgements: endedAcknowledgements)
+            try saveGroups(db, groups, removed: removedGroups)
+        }
+    }
+
+    /// Enqueues notifications and the group state that produced them, durably, in one transaction.
+    public func enqueue(_ items: [OutboxItem], groups: [NotificationGroup], removedGroups: [String]) throws {
+        try durableWrite { db in
+            try insertOutbox(db, items)
+            try saveGroups(db, groups, removed: removedGroups)
+        }
+    }
+
+    /// Active alerts as they now are, the audit trail of transitions, and acknowledgements that ended.
+    func saveAlertChanges(_ db: Database, upserted: [Alert], removed: [String], transitions: [AlertTransition],
+                                  dropID: Int64?, endedAcknowledgements: [String]) throws {
+        let encoder = JSONEncoder()
+        for a in upserted {
+            try db.execute(sql: "INSERT OR REPLACE INTO alerts(id, rule, body) VALUES (?, ?, ?)",
+                           arguments: [a.id, a.rule, try encoder.encode(a)])
+        }
+        for id in removed { try db.execute(sql: "DELETE FROM alerts WHERE id = ?", arguments: [id]) }
+        let at = Date().timeIntervalSince1970
+        for t in transitions {
+            try db.execute(sql: "INSERT INTO alert_events(alert_id, rule, kind, at, drop_id, body) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [t.alert.id, t.alert.rule, Store.kind(t), at, dropID, try encoder.encode(t.alert)])
+        }
+        for id in endedAcknowledgements { try db.execute(sql: "DELETE FROM acks WHERE alert_id = ?", arguments: [id]) }
+    }
+
+    func saveGroups(_ db: Database, _ groups: [NotificationGroup], removed: [String]) throws {
+        let encoder = JSONEncoder()
+        for g in groups {
+            try db.execute(sql: "INSERT OR REPLACE INTO groups(key, body) VALUES (?, ?)", arguments: [g.key, try encoder.encode(g)])
+        }
+        for k in removed { try db.execute(sql: "DELETE FROM groups WHERE key = ?", arguments: [k]) }
+    }
+
+    static func kind(_ t: AlertTransition) -> String {
+        switch t {
+        case .pending: "pending"
+        case .fired: "firing"
+        case .levelChanged: "level_changed"
+        case .resolved: "resolved"
+        case .cancelled: "cancelled"
+        }
+    }
+
+    // MARK: Alerts, groups, silences, acknowledgements
+
+    public func activeAlerts() throws -> [Alert] {
+        try pool.read { db in
+            try Data.fetchAll(db, sql: "SELECT body FROM alerts ORDER BY rule, id").map { try JSONDecoder().decode(Alert.self, from: $0) }
+        }
+    }
+
+    public func groups() throws -> [NotificationGroup] {
+        try pool.read { db in
+            try Data.fetchAll(db, sql: "SELECT body FROM groups ORDER BY key").map {
+                try JSONDecoder().decode(NotificationGroup.self, from: $0)
+            }
+        }
+    }
+
+    public func saveSilence(_ s: Silence) throws {
+        try durableWrite { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO silences(id, matchers, starts_at, ends_at, author, comment) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [s.id, encodeJSON(s.matchers.map(\.text)), s.startsAt.timeIntervalSince1970,
+                                       s.endsAt.timeIntervalSince1970, s.author, s.comment])
+        }
+    }
+
+    public func silences() throws -> [Silence] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM silences ORDER BY starts_at").map { r in
+                let texts = (try? JSONDecoder().decode([String].self, from: Data((r["matchers"] as String).utf8))) ?? []
+                return Silence(id: r["id"], matchers: texts.compactMap(LabelMatcher.parse),
+                               startsAt: Date(timeIntervalSince1970: r["starts_at"]),
+                               endsAt: Date(timeIntervalSince1970: r["ends_at"]), author: r["author"], comment: r["comment"])
+            }
+        }
+    }
+
+    public func saveAcknowledgement(_ a: Acknowledgement) throws {
+        try durableWrite { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO acks(alert_id, by, at, comment, level) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [a.alertID, a.by, a.at.timeIntervalSince1970, a.comment, a.level.rawValue])
+        }
+    }
+
+    public func acknowledgements() throws -> [Acknowledgement] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM acks").map { r in
+                Acknowledgement(alertID: r["alert_id"], by: r["by"], at: Date(timeIntervalSince1970: r["at"]),
+                                comment: r["comment"], level: AlertLevel(rawValue: r["level"]) ?? .warning)
+            }
+        }
+    }
+}

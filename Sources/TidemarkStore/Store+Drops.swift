@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import TidemarkCore
+
+extension Store {
+    /// Records a drop and everything it caused in one durable transaction. Returns the drop's id.
+    @discardableResult
+    public func commit(_ c: DropCommit) throws -> Int64 {
+        try durableWrite { db in
+            try db.execute(sql: """
+                INSERT INTO drops(source, file, sha256, received_at, status, as_of, observations, errors, revised, withdrawn)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [c.drop.source, c.drop.file, c.drop.sha256, c.drop.receivedAt.timeIntervalSince1970,
+                                 c.drop.status.rawValue, c.drop.asOf, c.drop.observations, encodeJSON(c.drop.errors),
+                                 c.drop.revised, c.drop.withdrawn])
+            let dropID = db.lastInsertedRowID
+            var seriesIDs: [String: Int64] = [:]
+            let insertPoint = try db.makeStatement(sql: """
+                INSERT INTO points(series_id, as_of, has_time, value, drop_id, derived, marker, marker_text, revised_from,
+                    revised_from_marker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(series_id, as_of) DO UPDATE SET value = excluded.value, has_time = excluded.has_time,
+                    drop_id = excluded.drop_id, derived = excluded.derived, marker = excluded.marker,
+                    marker_text = excluded.marker_text,
+                    revised_from = CASE WHEN excluded.revised_from IS NULL AND excluded.revised_from_marker IS NULL
+                        THEN points.revised_from ELSE excluded.revised_from END,
+                    revised_from_marker = CASE WHEN excluded.revised_from IS NULL AND excluded.revised_from_marker IS NULL
+                        THEN points.revised_from_marker ELSE excluded.revised_from_marker END
+                """)
+            let findSeries = try db.makeStatement(sql: "SELECT id FROM series WHERE metric = ? AND labels = ?")
+            let insertSeries = try db.makeStatement(sql: "INSERT INTO series(metric, labels, is_count) VALUES (?, ?, ?)")
+            for (observations, derived) in [(c.observations, false), (c.derived, true)] {
+                for (i, o) in observations.enumerated() {
+                    let labels = Store.encodeLabels(o.labels)
+                    let key = o.metric + "\u{0}" + labels
+                    var sid = seriesIDs[key]
+                    if sid == nil {
+                        sid = try Int64.fetchOne(findSeries, arguments: [o.metric, labels])
+                        if sid == nil {
+                            try insertSeries.execute(arguments: [o.metric, labels, o.isCount])
+                            sid = db.lastInsertedRowID
+                        }
+                        seriesIDs[key] = sid
+                    }
+                    let old = derived ? nil : c.revisedFrom[i]
+                    try insertPoint.execute(arguments: [sid, o.asOf.seconds, o.asOf.hasTime, o.value, dropID, derived,
+                                                        o.marker?.meaning, o.marker?.text,
+                                                        old.flatMap { $0.hasValue ? $0.value : nil }, old?.marker?.meaning])
+                }
+            }
+            try saveAlertChanges(db, upserted: c.upsertedAlerts, removed: c.removedAlerts, transitions: c.transitions,
+                                 dropID: dropID, endedAcknowledgements: c.endedAcknowledgements)
+            try saveGroups(db, c.groups, removed: c.removedGroups)
+            try insertOutbox(db, c.outbox)
+            return dropID
+        }
+    }
+
+    // MARK: Drops
+
+    public func isDuplicate(source: String, sha256: String) throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM drops WHERE source = ? AND sha256 = ? AND status = 'accepted' LIMIT 1",
+                              arguments: [source, sha256]) ?? false
+        }
+    }
+
+    /// A duplicate or rejected drop changes no metric: only its record is written.
+    @discardableResult
+    public func recordDrop(_ drop: DropRecord) throws -> Int64 {
+        try commit(DropCommit(drop: drop))
+    }
+
+    /// Recent drops, newest first.
+    public func drops(source: String? = nil, limit: Int = 20) throws -> [DropRecord] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM drops WHERE (?1 IS NULL OR source = ?1) ORDER BY id DESC LIMIT ?2
+                """, arguments: [source, limit])
+            return rows.map(Store.dropRecord)
+        }
+    }
+
+    /// Per source: when its last accepted drop arrived.
+    public func lastAcceptedDrops() throws -> [String: Date] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT source, MAX(received_at) AS at FROM drops WHERE status = 'accepted' GROUP BY source")
+            return Dictionary(uniqueKeysWithValues: rows.map { (($0["source"] as String), Date(timeIntervalSince1970: $0["at"])) })
+        }
+    }
+
+    static func dropRecord(_ row: Row) -> DropRecord {
+        DropRecord(id: row["id"], source: row["source"], file: row["file"], sha256: row["sha256"],
+                   receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+                   status: DropRecord.Status(rawValue: row["status"]) ?? .rejected, asOf: row["as_of"],
+                   observations: row["observations"],
+                   errors: (try? JSONDecoder().decode([String].self, from: Data((row["errors"] as String).utf8))) ?? [],
+                   revised: row["revised"], withdrawn: row["withdrawn"])
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import TidemarkCore
+
+extension Store {
+    func insertOutbox(_ db: Database, _ items: [OutboxItem]) throws {
+        for item in items {
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO outbox(id, notification_id, receiver, payload, state, attempts, created_at,
+                    next_attempt_at, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [item.id, item.notificationID, item.receiver, Data(item.payload), item.state.rawValue,
+                                 item.attempts, item.createdAt.timeIntervalSince1970,
+                                 item.nextAttemptAt.timeIntervalSince1970, item.lastError,
+                                 item.createdAt.timeIntervalSince1970])
+        }
+    }
+
+    // MARK: Outbox
+
+    /// Deliveries due at `now` (pending or retrying), oldest first.
+    public func dueOutbox(now: Date, limit: Int = 500) throws -> [OutboxItem] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM outbox WHERE state IN ('pending', 'retrying') AND next_attempt_at <= ?
+                ORDER BY next_attempt_at, created_at LIMIT ?
+                """, arguments: [now.timeIntervalSince1970, limit]).map(Store.outboxItem)
+        }
+    }
+
+    /// Makes every delivery waiting out a backoff due now (at start); returns how many.
+    @discardableResult
+    public func resumeOutbox(now: Date) throws -> Int {
+        try durableWrite { db in
+            try db.execute(sql: "UPDATE outbox SET next_attempt_at = ? WHERE state = 'retrying' AND next_attempt_at > ?",
+                           arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
+    /// When the next pending or retrying delivery falls due.
+    public func nextOutboxAttempt() throws -> Date? {
+        try pool.read { db in
+            try Double.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state IN ('pending', 'retrying')")
+                .map { Date(timeIntervalSince1970: $0) }
+        }
+    }
+
+    public func outboxItems(state: OutboxItem.State? = nil, limit: Int = 100) throws -> [OutboxItem] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY created_at DESC LIMIT ?2",
+                             arguments: [state?.rawValue, limit]).map(Store.outboxItem)
+        }
+    }
+
+    /// Records the outcome of delivery attempts, in one transaction for a batch.
+    public func updateOutbox(_ items: [OutboxItem], now: Date) throws {
+        guard !items.isEmpty else { return }
+        try pool.write { db in
+            let statement = try db.makeStatement(sql: """
+                UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?
+                """)
+            for item in items {
+                try statement.execute(arguments: [item.state.rawValue, item.attempts, item.nextAttemptAt.timeIntervalSince1970,
+                                                  item.lastError, now.timeIntervalSince1970, item.id])
+            }
+        }
+    }
+
+    public func outboxCounts() throws -> OutboxCounts {
+        try pool.read { db in
+            var counts = OutboxCounts()
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state") {
+                switch row["state"] as String {
+                case "pending": counts.pending = row["n"]
+                case "retrying": counts.retrying = row["n"]
+                case "dead": counts.dead = row["n"]
+                default: break
+                }
+            }
+            return counts
+        }
+    }
+
+    /// Puts dead deliveries (one, or all) back in the queue. Returns how many.
+    public func retryDead(id: String?, now: Date) throws -> Int {
+        try durableWrite { db in
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, created_at = ?, updated_at = ?
+                WHERE state = 'dead' AND (?4 IS NULL OR id = ?4 OR notification_id = ?4)
+                """, arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, now.timeIntervalSince1970, id])
+            return db.changesCount
+        }
+    }
+
+    static func outboxItem(_ r: Row) -> OutboxItem {
+        var item = OutboxItem(notificationID: r["notification_id"], receiver: r["receiver"],
+                              payload: [UInt8](r["payload"] as Data), createdAt: Date(timeIntervalSince1970: r["created_at"]))
+        item.id = r["id"]
+        item.state = OutboxItem.State(rawValue: r["state"]) ?? .pending
+        item.attempts = r["attempts"]
+        item.nextAttemptAt = Date(timeIntervalSince1970: r["next_attempt_at"])
+        item.lastError = r["last_error"]
+        return item
+    }
+}

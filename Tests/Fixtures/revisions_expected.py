@@ -1,0 +1,42 @@
+"""Revisions between two releases of a DfE table, computed independently with Python's csv module.
+
+usage: revisions_expected.py OLD NEW COLUMN...   prints {"revised": n, "withdrawn": n}
+A point is revised when the new release holds something else for the same series and year; withdrawn
+when a number became a symbol. Label semantics as in dfe_expected.py.
+"""
+import csv, json, sys
+
+
+MEANINGS = {"c": "suppressed", "x": "unavailable", "z": "not_applicable", "u": "low_reliability",
+            "low": "rounds_to_zero", ":": "unavailable", "..": "unavailable"}
+
+def cell(text):
+    t = text.strip()
+    if t == "":
+        return None
+    try:
+        return float(t.replace(",", ""))
+    except ValueError:
+        return "marker:" + MEANINGS[t.lower().strip("[]").strip()]
+
+def load(path, columns):
+    points = {}
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        for row in csv.DictReader(f):
+            key = (row["geographic_level"], row["region_name"], row["la_name"], row["time_period"])
+            for c in columns:
+                v = cell(row[c])
+                if v is not None:
+                    points[key + (c,)] = v
+    return points
+
+old, new, columns = sys.argv[1], sys.argv[2], sys.argv[3:]
+a, b = load(old, columns), load(new, columns)
+revised = withdrawn = 0
+for k, v in b.items():
+    if k in a and a[k] != v:
+        if isinstance(v, str) and not isinstance(a[k], str):
+            withdrawn += 1
+        else:
+            revised += 1
+json.dump({"revised": revised, "withdrawn": withdrawn}, sys.stdout)
