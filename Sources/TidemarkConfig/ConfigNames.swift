@@ -72,7 +72,8 @@ enum DateFormatCheck {
 
 /// A YAML scalar written so it reads back as the same string (quoted unless plainly a word).
 func yamlScalar(_ s: String) -> String {
-    let plain = !s.isEmpty && s.unicodeScalars.allSatisfy { c in
+    // A leading digit is quoted too: YAML could read `2024` or `1_000` as a number.
+    let plain = !s.isEmpty && !(s.first!.isNumber) && s.unicodeScalars.allSatisfy { c in
         (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_"
     }
     if plain { return s }

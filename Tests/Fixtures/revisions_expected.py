@@ -33,10 +33,13 @@ def load(path, columns):
 old, new, columns = sys.argv[1], sys.argv[2], sys.argv[3:]
 a, b = load(old, columns), load(new, columns)
 revised = withdrawn = 0
-for k, v in b.items():
+example = None
+for k, v in sorted(b.items()):
     if k in a and a[k] != v:
         if isinstance(v, str) and not isinstance(a[k], str):
             withdrawn += 1
         else:
             revised += 1
-json.dump({"revised": revised, "withdrawn": withdrawn}, sys.stdout)
+            if example is None and not isinstance(v, str) and not isinstance(a[k], str):
+                example = {"geographic_level": k[0], "region_name": k[1], "la_name": k[2], "year": k[3], "column": k[4], "old": a[k], "new": v}
+json.dump({"revised": revised, "withdrawn": withdrawn, "example": example}, sys.stdout)
