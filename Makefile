@@ -79,7 +79,7 @@ soak: deps
 	$(SWIFT) build
 	/usr/bin/python3 scripts/soak.py $(SOAK_ARGS)
 
-# libFuzzer over the CSV and JSON readers, the config loader, the expression parser and the control-socket
+# libFuzzer over the CSV, JSON and xlsx readers, period labels and markers, the config loader, the expression parser and the control-socket
 # request decoder, FUZZ_SECONDS each (Fuzz/ is its own package, built with -sanitize=fuzzer,address).
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -10,7 +10,10 @@ let fuzzFlags: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
 let package = Package(
     name: "tidemark-fuzz",
     platforms: [.macOS(.v14)],
-    dependencies: [.package(name: "tidemark", path: "..")],
+    dependencies: [
+        .package(name: "tidemark", path: ".."),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
     targets: [
         .target(name: "CLibFuzzer"),
         .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"]),
@@ -21,6 +24,13 @@ let package = Package(
         .executableTarget(name: "fuzz-json", dependencies: [
             "FuzzSupport", .product(name: "TidemarkIngest", package: "tidemark"), .product(name: "TidemarkConfig", package: "tidemark"),
             .product(name: "TidemarkCore", package: "tidemark"),
+        ], swiftSettings: fuzzFlags),
+        .executableTarget(name: "fuzz-xlsx", dependencies: [
+            "FuzzSupport", .product(name: "TidemarkIngest", package: "tidemark"), .product(name: "TidemarkConfig", package: "tidemark"),
+            .product(name: "TidemarkCore", package: "tidemark"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], swiftSettings: fuzzFlags),
+        .executableTarget(name: "fuzz-period", dependencies: [
+            "FuzzSupport", .product(name: "TidemarkCore", package: "tidemark"),
         ], swiftSettings: fuzzFlags),
         .executableTarget(name: "fuzz-config", dependencies: [
             "FuzzSupport", .product(name: "TidemarkConfig", package: "tidemark"),

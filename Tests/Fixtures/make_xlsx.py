@@ -99,6 +99,11 @@ base = {"[Content_Types].xml": content_types, "xl/_rels/workbook.xml.rels": rels
         "xl/worksheets/sheet2.xml": sheet2}
 raw("raw.xlsx", base)
 
+# A cell reference far past Excel's last column (a fuzz finding: the column number overflowed).
+longref = dict(base)
+longref["xl/worksheets/sheet2.xml"] = sheet2.replace("<c><v>5</v></c>", '<c r="' + "Z" * 40 + '2"><v>5</v></c>')
+raw("longref.xlsx", longref)
+
 # A zip bomb: one sheet part of 40 MB of spaces (it compresses to about 40 KB).
 bomb = dict(base)
 bomb["xl/worksheets/sheet1.xml"] = sheet1.replace("<x:sheetData>", "<x:sheetData>" + " " * 40_000_000)

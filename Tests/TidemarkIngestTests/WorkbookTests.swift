@@ -175,6 +175,18 @@ func values(_ drop: ParsedDrop) -> [String: Double] {
         #expect(fromMemory.sha256 == fromDisk.sha256)
     }
 
+    @Test func fuzzFindingsReadWithoutTrapping() throws {
+        // A cell reference of 40 letters: ignored as past the last column, the rest of the row read.
+        let long = workbooks.read("longref.xlsx", source: "second")
+        #expect(long.accepted && long.observations.isEmpty)
+        // A damaged zip that trapped ZIPFoundation's in-memory archive, read as a URL body is.
+        let path = repositoryRoot + "/Fuzz/Corpus/fuzz-xlsx/regression-memory-archive"
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let drop = DropReader(source: workbooks.configuration.source(named: "dated")!, privacy: PrivacySettings())
+            .read(bytes: bytes, fileName: "body.xlsx", modified: Date())
+        #expect(drop.errorLines == ["body.xlsx: a zip archive without xl/workbook.xml: not an xlsx workbook; save it from Excel as .xlsx (Excel Workbook) or CSV UTF-8"])
+    }
+
     @Test func columnLettersAndExcelDates() {
         #expect([0, 25, 26, 701, 702].map(columnLetters) == ["A", "Z", "AA", "ZZ", "AAA"])
         #expect(ExcelDates.isoText(serial: 45747, date1904: false) == "2025-03-31")

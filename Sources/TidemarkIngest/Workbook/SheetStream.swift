@@ -135,6 +135,8 @@ struct SheetStream<P: ShapeProcessor> {
             let b = x.bytes[k] | 0x20
             guard b >= UInt8(ascii: "a"), b <= UInt8(ascii: "z") else { break }
             v = v * 26 + Int(b - UInt8(ascii: "a") + 1)
+            // Excel stops at XFD (16,384); anything longer is past every limit (a fuzz finding: AAAA…A overflowed).
+            if v > Self.maxColumns { return Self.maxColumns }
         }
         return v - 1
     }

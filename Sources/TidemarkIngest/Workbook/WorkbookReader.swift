@@ -22,8 +22,18 @@ struct WorkbookReader {
 
     /// Reads the configured sheet; returns the number of data rows. Problems go to `problems`.
     func read<P: ShapeProcessor>(_ bytes: Bytes, into processor: inout P) -> Int {
+        var spooled: String? = nil
+        defer { if let spooled { unlink(spooled) } }
         do {
-            let archive = try open(bytes)
+            var source = bytes
+            if case .memory(let all) = bytes {
+                // ZIPFoundation's in-memory archive traps on some damaged zips (a fuzz finding, kept as
+                // Fuzz/Corpus/fuzz-xlsx/regression-memory-archive); its file-backed one reports them.
+                // So a body fetched from a URL is spooled to a private temporary file first.
+                spooled = try Self.spool(all)
+                source = .file(spooled!)
+            }
+            let archive = try open(source)
             return try read(archive, into: &processor)
         } catch let refusal as Refusal {
             problems.add(line: nil, refusal.message)
@@ -31,6 +41,25 @@ struct WorkbookReader {
             problems.add(line: nil, "the workbook is damaged: \(error)")
         }
         return 0
+    }
+
+    /// Writes the bytes to a new file only this process can read, and returns its path.
+    static func spool(_ bytes: [UInt8]) throws -> String {
+        var template = Array((NSTemporaryDirectory() + "/tidemark-xlsx-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw Refusal(message: "cannot spool the workbook to a temporary file: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let path = String(cString: template)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            guard n > 0 else {
+                unlink(path)
+                throw Refusal(message: "cannot spool the workbook to a temporary file: \(String(cString: strerror(errno)))")
+            }
+            written += n
+        }
+        return path
     }
 
     private func open(_ bytes: Bytes) throws -> Archive {
