@@ -14,7 +14,7 @@ APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev zlib1g-dev pkg-co
 APT_TEST      = python3-aiosmtpd openssl systemd python3-prometheus-client python3-openpyxl
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
-.PHONY: all build release test deps install clean demo bench bench-reader bench-engine bench-fanout bench-e2e fuzz soak
+.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-fanout bench-e2e fuzz soak
 
 all: build
 
@@ -51,13 +51,18 @@ install: release
 	[ -e $(CONFDIR)/tidemark.yml ] || install -m 0640 Config/tidemark.yml $(CONFDIR)/tidemark.yml
 
 # Release-mode benchmarks (Benchmarks/ is its own package, so `make test` never builds it).
-bench: bench-reader bench-engine bench-fanout bench-e2e
+bench: bench-reader bench-xlsx bench-engine bench-fanout bench-e2e
 
 APT_BENCH     = time util-linux
 
 bench-reader: deps
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(APT_BENCH)"
 	bash Benchmarks/reader-bench.sh
+
+# The xlsx reader against fastexcel (calamine) on the same workbook; peak RSS as rows grow.
+bench-xlsx: deps
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(APT_BENCH)"
+	bash Benchmarks/xlsx-bench.sh
 
 clean:
 	rm -rf .build .build-* Benchmarks/.build Fuzz/.build Fuzz/crashes .demo

@@ -3,6 +3,7 @@ import PackageDescription
 
 // Module map (see README "Architecture"):
 //   CCurl, CCurlShim, COpenSSL   C bindings: libcurl (+ non-variadic setopt shim), OpenSSL libcrypto
+//   CZlibSystem                  zlib's crc32, to check inflated xlsx parts
 //   TidemarkCurl                 Swift wrapper over one libcurl easy handle (HTTP, SMTP)
 //   TidemarkCrypto               SHA-256 and HMAC-SHA256 from the OpenSSL libcurl already loads
 //   TidemarkCore                 pure domain: config model, expressions, alert engine, routing (no I/O)
@@ -38,6 +39,9 @@ let package = Package(
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        // zlib's crc32 (vectorised) checks each inflated xlsx part; ZIPFoundation's own CRC in Swift cost
+        // a third of an xlsx drop's time (BENCHMARKS.md, "xlsx reader").
+        .systemLibrary(name: "CZlibSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "TidemarkCurl", dependencies: ["CCurl", "CCurlShim"]),
         .target(name: "TidemarkCrypto", dependencies: ["COpenSSL"]),
@@ -47,7 +51,8 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "TidemarkIngest", dependencies: [
-            "TidemarkCore", "TidemarkCrypto", "TidemarkCurl", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            "TidemarkCore", "TidemarkCrypto", "TidemarkCurl", "CZlibSystem",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "TidemarkStore", dependencies: ["TidemarkCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "TidemarkNotify", dependencies: [

@@ -22,6 +22,7 @@ let package = Package(
             .product(name: "TidemarkDaemon", package: "tidemark"),
         ]),
         .executableTarget(name: "status-bench"),
+        .executableTarget(name: "xml-bench"),
         .executableTarget(name: "engine-bench", dependencies: [
             .product(name: "TidemarkCore", package: "tidemark"),
             .product(name: "TidemarkStore", package: "tidemark"),

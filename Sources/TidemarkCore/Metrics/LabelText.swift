@@ -18,7 +18,7 @@ public func normaliseLabelValue(_ text: String) -> String {
 
 /// True when the bytes hold anything `normaliseLabelValue` would change: a leading or trailing space, a
 /// tab, a non-breaking space or two spaces in a row. (Line breaks inside a quoted field are kept.) Most labels hold none, and skip the rebuild.
-@inline(__always)
+@inlinable
 public func needsNormalising(_ bytes: some Collection<UInt8>) -> Bool {
     var previousSpace = true // a leading space counts as a run
     for b in bytes {

@@ -24,6 +24,10 @@ struct SheetStream<P: ShapeProcessor> {
     private var starts: [Int] = []
     private var ends: [Int] = []
     private var nonEmpty = 0
+    private var lastSerial: [UInt8] = []
+    private var lastISO: [UInt8] = []
+    private let trueText = Array("true".utf8)
+    private let falseText = Array("false".utf8)
 
     init(sheet: String, headerRow: Int, sharedStrings: [[UInt8]], dateStyles: [Bool], date1904: Bool, problems: ProblemLog) {
         self.sheet = sheet
@@ -87,12 +91,22 @@ struct SheetStream<P: ShapeProcessor> {
                 switch e {
                 case .start(let name, let attrs, let selfClosing):
                     if x.isName(name, "c") {
-                        column = x.attribute("r", in: attrs).map { columnIndex(x, $0) } ?? column + 1
-                        type = x.attribute("t", in: attrs).map { cellType(x, $0) } ?? .number
-                        style = x.attribute("s", in: attrs).flatMap { x.integer($0) } ?? 0
+                        // One pass over the cell's attributes: r (reference), t (type), s (style).
+                        var reference: Range<Int>? = nil
+                        type = .number
+                        style = 0
+                        x.forEachAttribute(in: attrs) { attrName, value in
+                            guard attrName.count == 1 else { return }
+                            switch x.bytes[attrName.lowerBound] {
+                            case UInt8(ascii: "r"): reference = value
+                            case UInt8(ascii: "t"): type = cellType(x, value)
+                            case UInt8(ascii: "s"): style = x.integer(value) ?? 0
+                            default: break
+                            }
+                        }
+                        column = reference.map { columnIndex(x, $0) } ?? column + 1
                         cellText.removeAll(keepingCapacity: true)
                         cellHasText = false
-                        if selfClosing { column = max(column, 0) }
                     } else if x.isName(name, "v") {
                         inValue = !selfClosing
                     } else if x.isName(name, "t") {
@@ -107,7 +121,7 @@ struct SheetStream<P: ShapeProcessor> {
                 case .text(let range):
                     if inValue || inInlineText {
                         let text = UnsafeRawBufferPointer(rebasing: raw[range])
-                        if text.contains(UInt8(ascii: "&")) || text.contains(UInt8(ascii: "_")) {
+                        if text.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "_") }) {
                             cellText.append(contentsOf: decodeXMLText(text).utf8)
                         } else {
                             cellText.append(contentsOf: text)
@@ -120,7 +134,9 @@ struct SheetStream<P: ShapeProcessor> {
                     } else if x.isName(name, "t") {
                         inInlineText = false
                     } else if x.isName(name, "c") {
-                        if cellHasText { setCell(column, row: rowNumber, type: type, style: style, text: cellText) }
+                        if cellHasText {
+                            cellText.withUnsafeBytes { setCell(column, row: rowNumber, type: type, style: style, text: $0) }
+                        }
                     } else if x.isName(name, "row") {
                         endRow(rowNumber, into: &processor)
                     }
@@ -159,36 +175,39 @@ struct SheetStream<P: ShapeProcessor> {
 
     /// A cell's value as the text a CSV would hold: shared strings looked up, booleans as true/false,
     /// date-formatted numbers as ISO dates, error cells as their code (`#N/A`, "not a number").
-    private mutating func setCell(_ column: Int, row: Int, type: CellType, style: Int, text: [UInt8]) {
+    private mutating func setCell(_ column: Int, row: Int, type: CellType, style: Int, text: UnsafeRawBufferPointer) {
         guard column >= 0, column < Self.maxColumns else { return }
-        var value = text
+        if header != nil, column >= starts.count { return } // right of the header: notes beside the table
+        while starts.count <= column { starts.append(0); ends.append(0) } // the header row may be the widest
+        let start = rowBytes.count
         switch type {
         case .shared:
-            guard let i = Int(String(decoding: text, as: UTF8.self)), i >= 0, i < sharedStrings.count else {
+            var i = 0
+            for d in text {
+                guard d >= 48, d <= 57, i < Int.max / 10 else { i = -1; break }
+                i = i * 10 + Int(d - 48)
+            }
+            guard !text.isEmpty, i >= 0, i < sharedStrings.count else {
                 problems.add(line: row, "cell refers to shared string \(String(decoding: text, as: UTF8.self)), which the workbook does not have")
                 return
             }
-            value = sharedStrings[i]
+            rowBytes.append(contentsOf: sharedStrings[i])
         case .boolean:
-            value = Array((text == [UInt8(ascii: "1")] ? "true" : "false").utf8)
-        case .number:
-            if style < dateStyles.count, dateStyles[style], let serial = Double(String(decoding: text, as: UTF8.self)),
-               let iso = ExcelDates.isoText(serial: serial, date1904: date1904) {
-                value = Array(iso.utf8)
+            rowBytes.append(contentsOf: text.count == 1 && text[0] == UInt8(ascii: "1") ? trueText : falseText)
+        case .number where style < dateStyles.count && dateStyles[style]:
+            // Dates repeat down a column (one extract date, one period): convert each serial once.
+            if !text.elementsEqual(lastSerial) {
+                lastSerial = Array(text)
+                let serial = Double(String(decoding: text, as: UTF8.self))
+                lastISO = serial.flatMap { ExcelDates.isoText(serial: $0, date1904: date1904) }.map { Array($0.utf8) } ?? lastSerial
             }
-        case .inline, .formulaString, .error, .isoDate:
-            break
+            rowBytes.append(contentsOf: lastISO)
+        case .number, .inline, .formulaString, .error, .isoDate:
+            rowBytes.append(contentsOf: text)
         }
-        if header == nil {
-            // The header row (and title rows above it) may be wider than anything that follows.
-            while starts.count <= column { starts.append(0); ends.append(0) }
-        } else if column >= starts.count {
-            return // right of the header: notes beside the table, not data
-        }
-        starts[column] = rowBytes.count
-        rowBytes.append(contentsOf: value)
+        starts[column] = start
         ends[column] = rowBytes.count
-        if !value.isEmpty { nonEmpty += 1 }
+        if ends[column] > start { nonEmpty += 1 }
     }
 
     private mutating func endRow(_ row: Int, into processor: inout P) {

@@ -1,3 +1,4 @@
+import CZlibSystem
 import Foundation
 import TidemarkCore
 import ZIPFoundation
@@ -49,7 +50,7 @@ struct WorkbookReader {
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw Refusal(message: "cannot spool the workbook to a temporary file: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let path = String(cString: template)
+        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
@@ -140,10 +141,15 @@ struct WorkbookReader {
         var stream = SheetStream<P>(sheet: chosen.name, headerRow: options.headerRow, sharedStrings: strings,
                                     dateStyles: styles, date1904: date1904, problems: problems)
         var read = 0
-        _ = try archive.extract(sheetEntry, bufferSize: 1 << 18, skipCRC32: false) { chunk in
+        var crc: UInt = 0
+        _ = try archive.extract(sheetEntry, bufferSize: 1 << 18, skipCRC32: true) { chunk in
             read += chunk.count
             if read > maxBytes { throw Refusal(message: "sheet \(quoted(chosen.name)) decompresses past max_bytes (\(maxBytes) bytes)") }
+            crc = chunk.withUnsafeBytes { crc32(crc, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count)) }
             stream.feed(chunk, into: &processor)
+        }
+        guard UInt32(truncatingIfNeeded: crc) == sheetEntry.checksum else {
+            throw Refusal(message: "sheet \(quoted(chosen.name)) is damaged: its checksum does not match (a truncated or altered file)")
         }
         stream.finish(into: &processor)
         return stream.dataRows
@@ -156,13 +162,15 @@ struct WorkbookReader {
     /// A zip bomb is refused before anything is inflated: no part over `max_bytes`, the whole under 20×.
     private func checkSizes(_ archive: Archive) throws {
         var total: UInt64 = 0
+        let limit = UInt64(maxBytes).multipliedReportingOverflow(by: 20)
         for entry in archive {
             if entry.uncompressedSize > UInt64(maxBytes) {
                 throw Refusal(message: "part \(entry.path) decompresses to \(entry.uncompressedSize) bytes, over max_bytes (\(maxBytes)): refused as a possible zip bomb")
             }
-            total += entry.uncompressedSize
+            let sum = total.addingReportingOverflow(entry.uncompressedSize)
+            total = sum.overflow ? .max : sum.partialValue
         }
-        if total > UInt64(maxBytes) * 20 {
+        if !limit.overflow, total > limit.partialValue {
             throw Refusal(message: "the workbook decompresses to \(total) bytes, over 20 × max_bytes: refused as a possible zip bomb")
         }
     }

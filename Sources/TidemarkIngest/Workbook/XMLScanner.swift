@@ -88,6 +88,30 @@ struct XMLScanner {
         return true
     }
 
+    /// Calls `body` with each attribute's local name and raw value, in one pass over the tag.
+    @inline(__always)
+    func forEachAttribute(in range: Range<Int>, _ body: (Range<Int>, Range<Int>) -> Void) {
+        var i = range.lowerBound
+        let end = range.upperBound
+        while i < end {
+            while i < end, isSpace(bytes[i]) { i += 1 }
+            var nameStart = i
+            while i < end, bytes[i] != UInt8(ascii: "="), !isSpace(bytes[i]) {
+                if bytes[i] == UInt8(ascii: ":") { nameStart = i + 1 }
+                i += 1
+            }
+            let name = nameStart..<i
+            while i < end, bytes[i] != UInt8(ascii: "\"") && bytes[i] != UInt8(ascii: "'") { i += 1 }
+            guard i < end else { return }
+            let quote = bytes[i]
+            let valueStart = i + 1
+            i = valueStart
+            while i < end, bytes[i] != quote { i += 1 }
+            body(name, valueStart..<i)
+            i += 1
+        }
+    }
+
     /// The raw (still escaped) value of an attribute by local name (`r:id` matches `id`).
     func attribute(_ name: StaticString, in range: Range<Int>) -> Range<Int>? {
         var i = range.lowerBound
