@@ -88,4 +88,44 @@ import TidemarkCore
         #expect(markers.allSatisfy { $0["text"]?.stringValue != nil && $0["as_of"]?.stringValue != nil && $0["labels"] != nil })
         #expect(json["observations"]?.arrayValue?.contains { $0["value"] == .null } == false, "a marker is never a value")
     }
+
+    @Test func workbooksLandInARunningDaemonAndBadOnesAreRejectedWithoutHarm() throws {
+        let made = TemporaryDirectory()
+        _ = try runPythonScript("make_xlsx.py", [made.path])
+        let daemon = try RunningDaemon(config: """
+            state_dir: state
+            control: { socket: control.sock }
+            sources:
+              - name: returns
+                directory: drops
+                settle: 100ms
+                max_bytes: 1MiB
+                shape: wide
+                as_of: { column: period, period: year, period_end: "03-31" }
+                labels: [team]
+                values: [vacancies, agency]
+            receivers: [{ name: console, console: {} }]
+            routes: [{ receivers: [console] }]
+            """)
+        for (n, file) in ["markers.xlsx", "old.xlsx", "bomb.xlsx", "errorcell.xlsx"].enumerated() {
+            rename(made.path + "/" + file, daemon.drops + "/" + file)
+            #expect(eventually(20) { (try? daemon.request("drops"))?.arrayValue?.count == n + 1 }, "\(daemon.log)")
+        }
+        let drops = try #require(try daemon.request("drops").arrayValue).reversed().map { d in
+            (d["file"]?.stringValue ?? "", d["status"]?.stringValue ?? "", d["errors"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        }
+        #expect(drops.map(\.0) == ["markers.xlsx", "old.xlsx", "bomb.xlsx", "errorcell.xlsx"])
+        #expect(drops.map(\.1) == ["accepted", "rejected", "rejected", "rejected"])
+        #expect(drops[1].2 == ["old.xlsx: an Excel 97-2003 .xls workbook, which tidemark does not read; save it from Excel as .xlsx (Excel Workbook) or CSV UTF-8"])
+        #expect(drops[2].2.first?.hasPrefix("bomb.xlsx: part xl/worksheets/sheet1.xml decompresses to") == true)
+        #expect(drops[3].2 == [##"errorcell.xlsx:Data!C3: column "vacancies": not a number: "#N/A""##])
+        // Only the good workbook's figures are stored; the marker shows in place of a value.
+        let north = try #require(try daemon.request("history", #"{"metric":"agency","labels":{"team":"North"}}"#).arrayValue)
+        #expect(north.count == 1 && north[0]["marker"]?.stringValue == "suppressed" && north[0]["value"] == .null)
+        let vacancies = try #require(try daemon.request("history", #"{"metric":"vacancies"}"#).arrayValue)
+        #expect(Set(vacancies.compactMap { $0["labels"]?["team"]?.stringValue }) == ["North", "East", "South"])
+        #expect(vacancies.first { $0["labels"]?["team"]?.stringValue == "North" }?["value"]?.numberValue == 3,
+                "errorcell.xlsx (North 3, South #N/A) changed nothing")
+        #expect(try daemon.request("status")["version"] != nil, "the daemon still serves")
+    }
 }

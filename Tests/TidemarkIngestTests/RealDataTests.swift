@@ -179,3 +179,35 @@ func dfeSource(_ file: DFEFile) throws -> (SourceConfig, [String: String]) {
         }
     }
 }
+
+/// Ofsted Annex A sample workbooks (two tool families, two template layouts): every list sheet, counted
+/// by gender, against openpyxl's reading of the same sheet (Tests/Fixtures/annex_expected.py).
+@Suite struct AnnexATests {
+    @Test(arguments: [("Annex_A.xlsx", 1), ("Annex_A_2024_Jan.xlsx", 1), ("Annex_A_Jan_2022.xlsx", 1),
+                      ("2015-01-sample.xlsx", 2), ("example-B-2004.xlsx", 2)])
+    func everyListSheetCountsAsOpenpyxlReadsIt(file: String, headerRow: Int) throws {
+        let path = realData + "/annex_a/" + file
+        let expected = try JSON.parse(Array(try runPythonScript("annex_expected.py", [path, String(headerRow), "Gender"]).utf8))
+        guard case .object(let sheets) = expected, !sheets.isEmpty else { Issue.record("no list sheets in \(file)"); return }
+        for (sheet, figures) in sheets {
+            let yaml = """
+                sources:
+                  - name: annex
+                    directory: \(realData)/annex_a
+                    xlsx: { sheet: "\(sheet)", header_row: \(headerRow) }
+                    shape: records
+                    aggregate:
+                      - { metric: rows, op: count, by: { gender: Gender } }
+                """
+            let config = try ConfigLoader(environment: [:]).load(bytes: Array(yaml.utf8), path: "/tmp/annex.yml").configuration
+            let drop = DropReader(source: config.sources[0], privacy: config.privacy).read(path: path)
+            #expect(drop.errorLines == [], "\(file) \(sheet)")
+            #expect(drop.rowCount == Int(figures["rows"]?.numberValue ?? -1), "\(file) \(sheet)")
+            var ours: [String: Double] = [:]
+            for o in drop.observations where o.metric == "rows" { if let g = o.labels["gender"] { ours[g] = o.value } }
+            var theirs: [String: Double] = [:]
+            if case .object(let pairs)? = figures["by"] { for (k, v) in pairs { theirs[k] = v.numberValue } }
+            #expect(ours == theirs, "\(file) \(sheet)")
+        }
+    }
+}
