@@ -5,9 +5,9 @@ import TidemarkCore
 extension ConfigBuilder {
     // MARK: derive, rules
 
-    func buildDerive(_ v: Located) -> DerivedMetricConfig? {
-        guard let f = r.fields(v, allowed: ["metric", "expr"]) else { return nil }
-        let metric = r.required(f, "metric").flatMap { m -> String? in
+    /// The required `metric:` key, which must be a valid metric name.
+    func requiredMetricName(_ f: Fields) -> String? {
+        r.required(f, "metric").flatMap { m -> String? in
             guard let s = r.string(m) else { return nil }
             guard isValidMetricName(s) else {
                 r.sink.error(m.position, m.path, "invalid metric name \"\(s)\": use letters, digits and _")
@@ -15,6 +15,11 @@ extension ConfigBuilder {
             }
             return s
         }
+    }
+
+    func buildDerive(_ v: Located) -> DerivedMetricConfig? {
+        guard let f = r.fields(v, allowed: ["metric", "expr"]) else { return nil }
+        let metric = requiredMetricName(f)
         let exprNode = r.required(f, "expr")
         let expr = exprNode.flatMap { r.nonEmptyString($0) }
         guard let metric, let expr, let exprNode, parseExpression(expr, at: exprNode) != nil else { return nil }

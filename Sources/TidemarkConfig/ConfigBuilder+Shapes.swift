@@ -152,14 +152,7 @@ extension ConfigBuilder {
     func buildAggregation(_ v: Located) -> Aggregation? {
         guard let f = r.fields(v, allowed: ["metric", "op", "column", "by", "where", "where_not"]) else { return nil }
         var ok = true
-        let metric = r.required(f, "metric").flatMap { m -> String? in
-            guard let s = r.string(m) else { return nil }
-            guard isValidMetricName(s) else {
-                r.sink.error(m.position, m.path, "invalid metric name \"\(s)\": use letters, digits and _")
-                return nil
-            }
-            return s
-        }
+        let metric = requiredMetricName(f)
         let op = r.required(f, "op").flatMap { r.oneOf($0, AggregateOp.self) }
         var column: String? = nil
         if let c = f["column"], !r.isNull(c) { column = r.nonEmptyString(c) }

@@ -5,22 +5,9 @@ usage: dfe_expected.py FILE [--label COL] [--where COL=VALUE] COLUMN...      pri
    "series": {"geo|region|la|year|COL": value-or-"marker:meaning"}}
 Label semantics match the test config: labels geographic_level, region_name, la_name; empty = absent.
 """
-import csv, json, sys
-
-MEANINGS = {"c": "suppressed", "x": "unavailable", "z": "not_applicable", "u": "low_reliability",
-            "low": "rounds_to_zero", ":": "unavailable", "..": "unavailable"}
-
-def cell(text):
-    t = text.strip()
-    if t == "":
-        return None
-    try:
-        return float(t.replace(",", ""))
-    except ValueError:
-        key = t.lower()
-        if key.startswith("[") and key.endswith("]"):
-            key = key[1:-1].strip()
-        return "marker:" + MEANINGS[key]
+import csv, json, os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dfe_cells import cell  # noqa: E402
 
 def main():
     path, args = sys.argv[1], sys.argv[2:]

@@ -4,20 +4,9 @@ usage: revisions_expected.py OLD NEW COLUMN...   prints {"revised": n, "withdraw
 A point is revised when the new release holds something else for the same series and year; withdrawn
 when a number became a symbol. Label semantics as in dfe_expected.py.
 """
-import csv, json, sys
-
-
-MEANINGS = {"c": "suppressed", "x": "unavailable", "z": "not_applicable", "u": "low_reliability",
-            "low": "rounds_to_zero", ":": "unavailable", "..": "unavailable"}
-
-def cell(text):
-    t = text.strip()
-    if t == "":
-        return None
-    try:
-        return float(t.replace(",", ""))
-    except ValueError:
-        return "marker:" + MEANINGS[t.lower().strip("[]").strip()]
+import csv, json, os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dfe_cells import cell  # noqa: E402
 
 def load(path, columns):
     points = {}

@@ -114,26 +114,11 @@ struct XMLScanner {
 
     /// The raw (still escaped) value of an attribute by local name (`r:id` matches `id`).
     func attribute(_ name: StaticString, in range: Range<Int>) -> Range<Int>? {
-        var i = range.lowerBound
-        let end = range.upperBound
-        while i < end {
-            while i < end, isSpace(bytes[i]) { i += 1 }
-            var nameStart = i
-            while i < end, bytes[i] != UInt8(ascii: "="), !isSpace(bytes[i]) {
-                if bytes[i] == UInt8(ascii: ":") { nameStart = i + 1 }
-                i += 1
-            }
-            let attrName = nameStart..<i
-            while i < end, bytes[i] != UInt8(ascii: "\"") && bytes[i] != UInt8(ascii: "'") { i += 1 }
-            guard i < end else { return nil }
-            let quote = bytes[i]
-            let valueStart = i + 1
-            i = valueStart
-            while i < end, bytes[i] != quote { i += 1 }
-            if isName(attrName, name) { return valueStart..<i }
-            i += 1
+        var found: Range<Int>? = nil
+        forEachAttribute(in: range) { attrName, value in
+            if found == nil, isName(attrName, name) { found = value }
         }
-        return nil
+        return found
     }
 
     func string(_ range: Range<Int>) -> String { decodeXMLText(UnsafeRawBufferPointer(rebasing: bytes[range])) }
