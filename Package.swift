@@ -4,6 +4,7 @@ import PackageDescription
 // Module map (see README "Architecture"):
 //   CCurl, CCurlShim, COpenSSL   C bindings: libcurl (+ non-variadic setopt shim), OpenSSL libcrypto
 //   CZlibSystem                  zlib's crc32, to check inflated xlsx parts
+//   CLinuxShim                   renameat2(RENAME_NOREPLACE), which Swift's Glibc does not show
 //   TidemarkCurl                 Swift wrapper over one libcurl easy handle (HTTP, SMTP)
 //   TidemarkCrypto               SHA-256 and HMAC-SHA256 from the OpenSSL libcurl already loads
 //   TidemarkCore                 pure domain: config model, expressions, alert engine, routing (no I/O)
@@ -43,6 +44,7 @@ let package = Package(
         // a third of an xlsx drop's time (BENCHMARKS.md, "xlsx reader").
         .systemLibrary(name: "CZlibSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        .target(name: "CLinuxShim"),
         .target(name: "TidemarkCurl", dependencies: ["CCurl", "CCurlShim"]),
         .target(name: "TidemarkCrypto", dependencies: ["COpenSSL"]),
         .target(name: "TidemarkCore", dependencies: ["TidemarkCrypto"]),
@@ -51,7 +53,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "TidemarkIngest", dependencies: [
-            "TidemarkCore", "TidemarkCrypto", "TidemarkCurl", "CZlibSystem",
+            "TidemarkCore", "TidemarkCrypto", "TidemarkCurl", "CZlibSystem", "CLinuxShim",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "TidemarkStore", dependencies: ["TidemarkCore", .product(name: "GRDB", package: "GRDB.swift")]),

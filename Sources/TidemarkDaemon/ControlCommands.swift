@@ -142,6 +142,7 @@ extension Daemon {
             ("expect_every_seconds", s.expectEvery.map { .int(Int($0.milliseconds / 1000)) } ?? .null),
             ("stale", .bool(engine.alert(id: staleID) != nil)),
             ("last_drop", last.map(dropJSON) ?? .null),
+            ("problem", directoryProblems[s.name].map(JSON.string) ?? .null),
         ])
     }
 

@@ -74,6 +74,8 @@ public final class Daemon: @unchecked Sendable {
     var pruneTimer: DispatchSourceTimer?
     var signalSources: [DispatchSourceSignal] = []
     var lastAcceptedDrop: [String: Date] = [:]
+    /// Sources whose drop directory was found tampered with (shown in `status`/`sources`).
+    var directoryProblems: [String: String] = [:]
     var stopping = false
     /// Counts state changes (drops, alert and outbox changes, commands that write), for the status cache.
     let changes = Atomic<UInt64>(0)
@@ -163,8 +165,8 @@ public final class Daemon: @unchecked Sendable {
         for source in loaded.configuration.sources {
             switch source.location {
             case .directory(let d):
-                let watcher = DirectoryWatcher(directory: d, queue: queue, onReady: { [weak self] path in
-                    self?.processFile(source: source.name, path: path)
+                let watcher = DirectoryWatcher(directory: d, queue: queue, onReady: { [weak self] path, identity in
+                    self?.processFile(source: source.name, path: path, identity: identity)
                 }, onProblem: { [weak self] problem in
                     self?.log.warning("source \(source.name): \(problem)")
                 })
@@ -196,7 +198,8 @@ public final class Daemon: @unchecked Sendable {
         case .failed(let reason):
             metrics.count("poll_failures", ["source": name])
             log.warning("source \(name): poll failed: \(reason)")
-        case .body(let bytes, let fetchedAt):
+        case .body(let bytes, let fetchedAt, let from):
+            log.debug("source \(name): fetched \(bytes.count) bytes from \(escapedText(from, limit: 512))")
             guard case .url(let u) = source.location else { return }
             let fileName = (URL(string: u.url)?.lastPathComponent).flatMap { $0.isEmpty || $0 == "/" ? nil : $0 } ?? name
             let parsed = DropReader(source: source, privacy: loaded.configuration.privacy)
@@ -205,10 +208,15 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    func processFile(source name: String, path: String) {
+    func processFile(source name: String, path: String, identity: DropFileIdentity) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !stopping, let source = loaded.configuration.source(named: name) else { return }
-        let parsed = DropReader(source: source, privacy: loaded.configuration.privacy).read(path: path)
+        let parsed = DropReader(source: source, privacy: loaded.configuration.privacy).read(path: path, expecting: identity)
+        if let reason = parsed.notRead {
+            // Not a drop: nothing of it was read, so nothing is recorded or quoted; the name is escaped.
+            log.warning("file \(escapedPath(path)) \(reason)", [("source", name)])
+            return
+        }
         ingest(parsed, source: source, path: path)
     }
 
@@ -314,6 +322,19 @@ public final class Daemon: @unchecked Sendable {
             if try DropFileDisposition.apply(d.after, path: path, accepted: accepted) != nil || d.after != .keep {
                 watchers[source.name]?.forget((path as NSString).lastPathComponent)
             }
+            if d.after != .keep, directoryProblems.removeValue(forKey: source.name) != nil {
+                var next = engine
+                let changes = next.directorySafe(source: source.name, now: Date())
+                applyAlertChanges(changes, engine: next)
+            }
+        } catch let e as DropFileDisposition.DispositionError where e.unsafe {
+            // Tampering: the drop stays where it is (it is not read again unless it changes), the source
+            // shows the problem in `status`, and a built-in alert names the path.
+            log.error("source \(source.name): \(e.message)")
+            directoryProblems[source.name] = e.message
+            var next = engine
+            let changes = next.directoryUnsafe(source: source.name, problem: e.message, now: Date())
+            applyAlertChanges(changes, engine: next)
         } catch {
             log.warning("source \(source.name): \(error)")
         }

@@ -33,7 +33,8 @@ public struct Log: Sendable {
 
     public func log(_ l: LogLevel, _ message: String, _ fields: [(String, String)]) {
         guard l >= level else { return }
-        let flat = message.replacingOccurrences(of: "\n", with: " ")
+        // One event per line, whatever a file name or a cell held: control characters are escaped.
+        let flat = escapedText(message, limit: 4096)
         var line: String
         switch format {
         case .json:
@@ -43,8 +44,9 @@ public struct Log: Sendable {
             line = journal ? "<\(l.syslogPriority)>" : "\(AsOf(date: Date()).description) \(l.rawValue.uppercased()) "
             line += flat
             for (k, v) in fields {
-                let value = v.contains(" ") || v.isEmpty ? "\"\(v.replacingOccurrences(of: "\"", with: "'"))\"" : v
-                line += " \(k)=\(value.replacingOccurrences(of: "\n", with: " "))"
+                let safe = escapedText(v, limit: 1024)
+                let value = safe.contains(" ") || safe.isEmpty ? "\"\(safe.replacingOccurrences(of: "\"", with: "'"))\"" : safe
+                line += " \(k)=\(value)"
             }
         }
         line += "\n"

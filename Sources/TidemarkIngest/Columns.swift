@@ -83,18 +83,7 @@ func classifyNumber(_ field: UnsafeRawBufferPointer, markers: MarkerTable) -> Nu
 
 /// Cell text quoted for an error message: at most 64 characters, control characters escaped.
 func quoted(_ text: some StringProtocol) -> String {
-    var out = "\""
-    for (n, scalar) in text.unicodeScalars.enumerated() {
-        if n == 64 { return out + "…\"" }
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-            out += "\\u{" + String(scalar.value, radix: 16) + "}"
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
+    "\"" + escapedText(text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""), limit: 64) + "\""
 }
 
 func describeField(_ b: UnsafeRawBufferPointer) -> String {

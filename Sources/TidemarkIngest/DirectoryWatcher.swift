@@ -13,6 +13,17 @@ public enum DropFileFilter {
     }
 }
 
+/// Which file on disk settled: the reader opens the name again and reads it only if it is still this
+/// file (a file swapped for a link or another file after settling is not read).
+public struct DropFileIdentity: Sendable, Equatable {
+    public let device: UInt64
+    public let inode: UInt64
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
+}
+
 /// The identity of a file on disk at one moment: if any part changes, the file is still being written
 /// or has been replaced.
 struct FileStamp: Equatable {
@@ -28,7 +39,7 @@ struct FileStamp: Equatable {
 public final class DirectoryWatcher: @unchecked Sendable {
     public let directory: DirectorySource
     private let queue: DispatchQueue
-    private let onReady: @Sendable (String) -> Void
+    private let onReady: @Sendable (String, DropFileIdentity) -> Void
     private let onProblem: @Sendable (String) -> Void
 
     private var inotifyFD: Int32 = -1
@@ -42,7 +53,7 @@ public final class DirectoryWatcher: @unchecked Sendable {
     private var delivered: [String: FileStamp] = [:]
     private var stopped = false
 
-    public init(directory: DirectorySource, queue: DispatchQueue, onReady: @escaping @Sendable (String) -> Void,
+    public init(directory: DirectorySource, queue: DispatchQueue, onReady: @escaping @Sendable (String, DropFileIdentity) -> Void,
                 onProblem: @escaping @Sendable (String) -> Void = { _ in }) {
         self.directory = directory
         self.queue = queue
@@ -203,46 +214,7 @@ public final class DirectoryWatcher: @unchecked Sendable {
 
     private func deliver(_ name: String, stamp: FileStamp) {
         delivered[name] = stamp
-        onReady(path(name))
+        onReady(path(name), DropFileIdentity(device: stamp.device, inode: stamp.inode))
     }
 }
 
-/// What to do with a file once it has been read (`after:`). Moving never leaves the source directory.
-public enum DropFileDisposition {
-    /// Returns the file's new path (or nil when deleted or kept), or throws a message for the log.
-    @discardableResult
-    public static func apply(_ after: AfterAction, path: String, accepted: Bool) throws -> String? {
-        switch after {
-        case .keep:
-            return nil
-        case .delete:
-            guard unlink(path) == 0 || errno == ENOENT else {
-                throw DispositionError(message: "cannot delete \(path): \(String(cString: strerror(errno)))")
-            }
-            return nil
-        case .move:
-            let directory = (path as NSString).deletingLastPathComponent
-            let target = directory + "/" + (accepted ? "processed" : "rejected")
-            if mkdir(target, 0o750) != 0, errno != EEXIST {
-                throw DispositionError(message: "cannot create \(target): \(String(cString: strerror(errno)))")
-            }
-            let name = (path as NSString).lastPathComponent
-            var destination = target + "/" + name
-            var n = 1
-            // Never overwrite an earlier drop of the same name.
-            while access(destination, F_OK) == 0 {
-                n += 1
-                destination = target + "/" + name + ".\(n)"
-            }
-            guard rename(path, destination) == 0 else {
-                throw DispositionError(message: "cannot move \(path) to \(destination): \(String(cString: strerror(errno)))")
-            }
-            return destination
-        }
-    }
-
-    public struct DispositionError: Error, CustomStringConvertible {
-        public let message: String
-        public var description: String { message }
-    }
-}

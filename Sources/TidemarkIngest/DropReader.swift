@@ -15,6 +15,10 @@ public struct ParsedDrop: Sendable {
     /// Statistical symbols in place of values (SPEC §14), sorted likewise; each has `marker` set.
     public var markers: [Observation] = []
 
+    /// Set when a watched file failed the safety checks (SPEC §11): it was not read at all, and is not a
+    /// drop (not recorded, no drop_rejected), only logged.
+    public var notRead: String? = nil
+
     /// What the drop stores: its values and its markers (a marker is kept with the point).
     public var points: [Observation] { observations + markers }
     /// The first 20 problems; `problemCount` counts all of them.
@@ -50,16 +54,32 @@ public struct DropReader: Sendable {
     }
 
     /// Reads a file from disk. Its modification time is the as-of date when the source names no other.
-    public func read(path: String) -> ParsedDrop {
+    /// With `expecting` (a file a directory watcher saw settle) the file is read only if it is still that
+    /// regular file, reached without a symlink (unless `follow_symlinks`) and, unless `follow_symlinks`,
+    /// with one link: otherwise `notRead` says why and nothing of the file is read or quoted.
+    public func read(path: String, expecting identity: DropFileIdentity? = nil) -> ParsedDrop {
         let fileName = (path as NSString).lastPathComponent
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let follow = source.location.followsSymlinks
+        // O_NONBLOCK: a FIFO planted under a drop's name must not hang the daemon in open().
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (identity != nil && !follow ? O_NOFOLLOW : 0))
         guard fd >= 0 else {
+            if identity != nil, errno == ELOOP { return refusal(fileName, "it is now a symbolic link") }
+            if identity != nil, errno == ENOENT { return refusal(fileName, "it was removed before it could be read") }
             return failure(fileName, "cannot open: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            if identity != nil { return refusal(fileName, "it is not a regular file") }
             return failure(fileName, "not a regular file")
+        }
+        if let identity {
+            if UInt64(st.st_dev) != identity.device || UInt64(st.st_ino) != identity.inode {
+                return refusal(fileName, "it was replaced by another file after it settled")
+            }
+            if !follow, st.st_nlink > 1 {
+                return refusal(fileName, "it has \(st.st_nlink) hard links (a link to a file elsewhere is not a drop; set follow_symlinks: true to allow it)")
+            }
         }
         let modified = Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec))
         return read(fileName: fileName, modified: modified, declaredSize: Int(st.st_size), whole: .file(path)) { buffer in
@@ -85,6 +105,13 @@ public struct DropReader: Sendable {
     }
 
     struct ReadFailure: Error { let message: String }
+
+    /// A file that failed the safety checks: not read, not recorded, only logged (by name, escaped).
+    private func refusal(_ fileName: String, _ reason: String) -> ParsedDrop {
+        var drop = failure(fileName, "not read: \(reason)")
+        drop.notRead = "not read: \(reason)"
+        return drop
+    }
 
     private func failure(_ fileName: String, _ message: String) -> ParsedDrop {
         ParsedDrop(source: source.name, fileName: fileName, sha256: "", byteCount: 0, rowCount: 0, observations: [],

@@ -18,8 +18,11 @@ public struct DropProblem: Sendable, Hashable {
     }
 
     public func formatted(file: String) -> String {
+        // Column names come from the file: escaped like any other text from it.
+        let column = self.column.map { escapedText($0) }
+        let file = escapedPath(file)
         if let place {
-            return file + ":" + place + ": " + (column.map { "column \"\($0)\": " } ?? "") + message
+            return file + ":" + escapedText(place, limit: 256) + ": " + (column.map { "column \"\($0)\": " } ?? "") + message
         }
         var s = file
         if let line { s += ":\(line)" }

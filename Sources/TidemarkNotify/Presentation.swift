@@ -66,6 +66,7 @@ public struct Presentation: Sendable {
         switch alert.rule {
         case BuiltinRule.sourceStale: "days since the last accepted drop from \(alert.source)"
         case BuiltinRule.dropRejected: "errors in the rejected drop"
+        case BuiltinRule.directoryUnsafe: "the layout of the drop directory of \(alert.source)"
         default: rule(alert)?.expr ?? alert.rule
         }
     }
@@ -89,6 +90,9 @@ public struct Presentation: Sendable {
                                             : "No new drop from \(alert.source) since \(alert.asOf) (\(alert.threshold))"
         case BuiltinRule.test:
             return "TEST — a test notification from tidemark on \(hostName), sent with `tidemark test-notify`. No action is needed."
+        case BuiltinRule.directoryUnsafe:
+            if alert.phase == .resolved { return "The drop directory of \(alert.source) is safe again: drops are being moved" }
+            return "Drops from \(alert.source) are left in place: \(alert.threshold)"
         case BuiltinRule.dropRejected:
             if alert.phase == .resolved { return "\(alert.source) accepted a drop again" }
             return "Drop \(alert.drop) from \(alert.source) was rejected (\(formatNumber(alert.value)) problems)"

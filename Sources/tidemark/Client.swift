@@ -132,11 +132,14 @@ struct Status: ParsableCommand {
 }
 
 func sourcesTable(_ sources: [JSON]) -> String {
-    Table(headers: ["SOURCE", "KIND", "STALE", "LAST DROP", "STATUS", "AS OF", "RECEIVED"], rows: sources.map { s in
+    var out = Table(headers: ["SOURCE", "KIND", "STALE", "LAST DROP", "STATUS", "AS OF", "RECEIVED"], rows: sources.map { s in
         let d = s["last_drop"]
         return [s["name"]?.text ?? "", s["kind"]?.text ?? "", s["stale"]?.boolValue == true ? "STALE" : "ok",
                 d?["file"]?.text ?? "-", d?["status"]?.text ?? "-", d?["as_of"]?.text ?? "-", d?["received_at"]?.text ?? "-"]
     }).render()
+    // A tampered drop directory (a link where processed/ should be) is said under the table.
+    for s in sources { if let p = s["problem"]?.stringValue { out += "\(s["name"]?.text ?? ""): PROBLEM: \(p)\n" } }
+    return out
 }
 
 struct Sources: ParsableCommand {

@@ -5,6 +5,8 @@
 /changing  a new body and ETag on every request
 /fail      500          /slow   answers after 3 s        /big   2 MiB body
 /redirect  302 → /etag  /loop   302 → /loop              /auth  401 unless "Authorization: Bearer s3cret"
+/downgrade 302 → http://192.0.2.1/x (a non-loopback plaintext URL: must be refused, never fetched)
+/queried   302 → /etag?token=abc      /otherhost  302 → http://localhost:PORT/auth (token must not follow)
 Every request is logged to stderr as METHOD PATH + selected headers, for assertions.
 """
 import http.server, sys, time
@@ -54,6 +56,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(200, b"x" * (2 << 20))
         if p == "/redirect":
             return self.send(302, headers=[("Location", "/etag")])
+        if p == "/downgrade":
+            return self.send(302, headers=[("Location", "http://192.0.2.1/x")])
+        if p == "/queried":
+            return self.send(302, headers=[("Location", "/etag?token=abc")])
+        if p.startswith("/etag?"):
+            return self.send(200, BODY, [("ETag", '"q1"')])
+        if p == "/otherhost":
+            return self.send(302, headers=[("Location", f"http://localhost:{self.server.server_port}/auth")])
         if p == "/loop":
             return self.send(302, headers=[("Location", "/loop")])
         if p == "/auth":

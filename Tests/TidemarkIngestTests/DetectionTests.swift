@@ -29,7 +29,7 @@ func makeWatcher(_ dir: String, settle: Int64 = 300, pattern: String = "*.csv", 
                  queue: DispatchQueue = DispatchQueue(label: "test.watch")) -> DirectoryWatcher {
     DirectoryWatcher(directory: DirectorySource(path: dir, pattern: pattern, settle: TimeSpan(milliseconds: settle),
                                                 scanEvery: .seconds(60), followSymlinks: follow),
-                     queue: queue, onReady: { arrivals.add($0) })
+                     queue: queue, onReady: { path, _ in arrivals.add(path) })
 }
 
 @Suite(.serialized) struct DirectoryWatcherTests {
@@ -203,7 +203,7 @@ struct LoopbackHTTPServer {
     @Test func etagMakesTheSecondPollNotModified() throws {
         let server = try LoopbackHTTPServer()
         let p = poller(server.url + "/etag")
-        guard case .body(let body, _) = p.pollOnce() else { Issue.record("first poll should return a body"); return }
+        guard case .body(let body, _, _) = p.pollOnce() else { Issue.record("first poll should return a body"); return }
         #expect(String(decoding: body, as: UTF8.self).contains("cpp_count"))
         guard case .notModified = p.pollOnce() else { Issue.record("second poll should be 304"); return }
         let log = server.log()
@@ -237,6 +237,19 @@ struct LoopbackHTTPServer {
         #expect(refused.contains("onnect"))
     }
 
+    @Test func redirectsAreCheckedHopByHop() throws {
+        let server = try LoopbackHTTPServer()
+        guard case .failed(let downgrade) = poller(server.url + "/downgrade").pollOnce() else { Issue.record("downgrade must fail"); return }
+        #expect(downgrade.hasSuffix("a redirect to plaintext http://192.0.2.1 is refused; use https, or set allow_plaintext: true"))
+        guard case .body(_, _, let from) = poller(server.url + "/queried").pollOnce() else { Issue.record("expected a body"); return }
+        #expect(from == server.url + "/etag", "the final URL is logged without its query string")
+        guard case .failed(let other) = poller(server.url + "/otherhost", token: "s3cret").pollOnce() else {
+            Issue.record("the token must not follow a redirect to another host"); return
+        }
+        #expect(other.hasSuffix("answered HTTP 401"))
+        #expect(server.log().contains("GET /auth inm=None ims=None auth=None"))
+    }
+
     @Test func bearerTokenIsSent() throws {
         let server = try LoopbackHTTPServer()
         guard case .failed = poller(server.url + "/auth").pollOnce() else { Issue.record("no token should be refused"); return }
@@ -248,7 +261,7 @@ struct LoopbackHTTPServer {
         let bodies = Mutex<[String]>([])
         let p = URLPoller(source: URLSource(url: server.url + "/changing", every: TimeSpan(milliseconds: 200)), maxBytes: 1 << 20,
                           label: "timer", onResult: { result in
-                              if case .body(let b, _) = result { bodies.withLock { $0.append(String(decoding: b, as: UTF8.self)) } }
+                              if case .body(let b, _, _) = result { bodies.withLock { $0.append(String(decoding: b, as: UTF8.self)) } }
                           })
         p.start()
         let deadline = Date().addingTimeInterval(5)

@@ -4,7 +4,9 @@ import Foundation
 public enum BuiltinRule {
     public static let sourceStale = "source_stale"
     public static let dropRejected = "drop_rejected"
-    public static let all: Set<String> = [sourceStale, dropRejected]
+    /// A link or file planted where `processed/` or `rejected/` should be (SPEC §11, issue #20).
+    public static let directoryUnsafe = "drop_directory_unsafe"
+    public static let all: Set<String> = [sourceStale, dropRejected, directoryUnsafe]
     /// The rule name of the message `tidemark test-notify` sends (never an active alert).
     public static let test = "tidemark_test"
 }
@@ -244,7 +246,7 @@ public struct Engine: Sendable {
 
     // MARK: Internals
 
-    private mutating func record(_ t: AlertTransition, into result: inout DropEvaluation) {
+    mutating func record(_ t: AlertTransition, into result: inout DropEvaluation) {
         let a = t.alert
         switch t {
         case .resolved, .cancelled:

@@ -65,6 +65,12 @@ public enum SourceLocation: Sendable, Hashable {
         case .url: "url"
         }
     }
+
+    /// `follow_symlinks: true` on a directory source.
+    public var followsSymlinks: Bool {
+        if case .directory(let d) = self { return d.followSymlinks }
+        return false
+    }
 }
 
 /// What happens to a file after it has been read.
