@@ -1,11 +1,11 @@
 /// Text from outside (cell text, file names) as it may go into an error or a log line: control
-/// characters and U+FFFD (what invalid UTF-8 decodes to) escaped as `\u{…}`, so a file named with a
-/// newline cannot forge a log entry, and cut at `limit` characters with an ellipsis.
+/// characters escaped as `\u{…}`, so a file named with a newline cannot forge a log entry, and cut at
+/// `limit` characters with an ellipsis. (Invalid UTF-8 already shows as U+FFFD, which is printable.)
 public func escapedText(_ text: some StringProtocol, limit: Int = 64) -> String {
     var out = ""
     for (n, scalar) in text.unicodeScalars.enumerated() {
         if n == limit { return out + "…" }
-        if scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value < 0xA0) || scalar == "\u{FFFD}" {
+        if scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value < 0xA0) {
             out += "\\u{" + String(scalar.value, radix: 16) + "}"
         } else {
             out.unicodeScalars.append(scalar)
