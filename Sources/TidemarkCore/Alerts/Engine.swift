@@ -274,7 +274,8 @@ public struct Engine: Sendable {
         func filled(_ a: Alert) -> Alert {
             var a = a
             a.isCount = isCount
-            guard a.previousValue == nil, case .selector(let metric?, _) = rule.expression else { return a }
+            guard a.previousValue == nil, case .selector(let selector) = rule.expression, selector.offset == nil,
+                  let metric = selector.metric else { return a }
             let points = series.points(metric: metric, labels: Labels(a.seriesLabels)).filter(\.hasValue)
             if points.count >= 2 { a.previousValue = points[points.count - 2].value }
             return a
@@ -291,10 +292,12 @@ public struct Engine: Sendable {
     /// Whether an expression's values are counts: a count metric, or a `count` aggregation.
     func isCountExpression(_ e: MetricExpression) -> Bool {
         switch e {
-        case .selector(let metric?, _): return series.isCount(metric)
-        case .aggregate(.count, _, _): return true
-        case .aggregate(_, _, let inner): return isCountExpression(inner)
-        case .compare(_, let a, let b): return isCountExpression(a) || (a.isNumber && isCountExpression(b))
+        case .selector(let s): return s.metric.map(series.isCount) ?? false
+        case .aggregate(.count, _, _, _): return true
+        // A sum, extreme or quantile of counts is a count; a spread or a rank is not.
+        case .aggregate(let fn, _, _, let inner) where [.sum, .min, .max, .quantile, .median].contains(fn):
+            return isCountExpression(inner)
+        case .compare(_, let a, let b, _): return isCountExpression(a) || (a.isNumber && isCountExpression(b))
         default: return false
         }
     }

@@ -8,7 +8,8 @@ public struct ExpressionError: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String { "expr:\(column): \(message)" }
 }
 
-/// A label matcher in a selector: `team="North"`, `team!="x"`, `team=~"N.*"`, `team!~"..."`.
+/// A label matcher in a selector: `team="North"`, `team!="x"`, `team=~"N.*"`, `team!~"..."`, and a peer
+/// group `la_name=group("neighbours")` / `!=group(…)` (SPEC §15).
 public struct LabelMatcher: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable { case equal = "=", notEqual = "!=", regex = "=~", notRegex = "!~" }
     public let label: String
@@ -17,9 +18,20 @@ public struct LabelMatcher: Sendable, Hashable, CustomStringConvertible {
 
     /// Regexes are anchored, as in PromQL; compiled once at parse time.
     let regex: AnchoredRegex?
+    /// With a peer group (`value` is its name): its members, resolved at parse time.
+    let members: Set<String>?
+
+    init(label: String, kind: Kind, value: String, regex: AnchoredRegex? = nil, members: Set<String>? = nil) {
+        self.label = label
+        self.kind = kind
+        self.value = value
+        self.regex = regex
+        self.members = members
+    }
 
     public func matches(_ labels: Labels) -> Bool {
         let v = labels[label] ?? ""
+        if let members { return members.contains(v) == (kind == .equal) }
         switch kind {
         case .equal: return v == value
         case .notEqual: return v != value
@@ -28,10 +40,12 @@ public struct LabelMatcher: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String { "\(label)\(kind.rawValue)\"\(value)\"" }
+    public var description: String {
+        members != nil ? "\(label)\(kind.rawValue)group(\"\(value)\")" : "\(label)\(kind.rawValue)\"\(value)\""
+    }
 
     public static func == (a: LabelMatcher, b: LabelMatcher) -> Bool {
-        a.label == b.label && a.kind == b.kind && a.value == b.value
+        a.label == b.label && a.kind == b.kind && a.value == b.value && a.members == b.members
     }
     public func hash(into h: inout Hasher) { h.combine(label); h.combine(kind); h.combine(value) }
 }
@@ -48,20 +62,29 @@ struct AnchoredRegex: @unchecked Sendable {
     }
 }
 
-/// The parsed form of an expression (SPEC §5).
+/// The parsed form of an expression (SPEC §5, §15). PromQL's semantics wherever PromQL has the feature.
 public indirect enum MetricExpression: Sendable, Hashable {
     var isNumber: Bool { if case .number = self { true } else { false } }
 
     case number(Double)
-    case selector(metric: String?, matchers: [LabelMatcher])
+    case selector(Selector)
     case negate(MetricExpression)
-    case binary(BinaryOperator, MetricExpression, MetricExpression)
-    case compare(ComparisonOperator, MetricExpression, MetricExpression)
-    case aggregate(AggregateFunction, grouping: Grouping, MetricExpression)
-    case timeFunction(TimeFunction, metric: String?, matchers: [LabelMatcher], range: TimeSpan?)
+    case binary(BinaryOperator, MetricExpression, MetricExpression, VectorMatching)
+    /// A filtering comparison: keeps the left side's samples for which it holds.
+    case compare(ComparisonOperator, MetricExpression, MetricExpression, VectorMatching)
+    /// `and`, `or`, `unless`.
+    case set(SetOperator, MetricExpression, MetricExpression, VectorMatching)
+    /// `parameter` is φ for `quantile`.
+    case aggregate(AggregateFunction, grouping: Grouping, parameter: Double?, MetricExpression)
+    /// `parameters`: φ for `quantile_over_time`; the run and trend lengths for `spc`.
+    case timeFunction(TimeFunction, Selector, range: TimeSpan?, parameters: [Double])
 
     public enum BinaryOperator: String, Sendable { case add = "+", subtract = "-", multiply = "*", divide = "/" }
-    public enum AggregateFunction: String, Sendable, CaseIterable { case sum, avg, min, max, count }
+    public enum SetOperator: String, Sendable { case and, or, unless }
+    public enum AggregateFunction: String, Sendable, CaseIterable {
+        case sum, avg, min, max, count, quantile, median, stddev, stdvar, percentile_rank
+        var takesParameter: Bool { self == .quantile }
+    }
     public enum Grouping: Sendable, Hashable {
         case all
         case by([String])
@@ -69,6 +92,7 @@ public indirect enum MetricExpression: Sendable, Hashable {
     }
     public enum TimeFunction: String, Sendable, CaseIterable {
         case prev, delta, pct_change, avg_over_time, max_over_time, min_over_time
+        case stddev_over_time, count_over_time, quantile_over_time, spc
         var needsRange: Bool { self != .prev }
     }
 
@@ -76,286 +100,78 @@ public indirect enum MetricExpression: Sendable, Hashable {
     public var metricNames: Set<String> {
         switch self {
         case .number: return []
-        case .selector(let m, _), .timeFunction(_, let m, _, _): return m.map { [$0] } ?? []
-        case .negate(let e), .aggregate(_, _, let e): return e.metricNames
-        case .binary(_, let a, let b), .compare(_, let a, let b): return a.metricNames.union(b.metricNames)
+        case .selector(let s), .timeFunction(_, let s, _, _): return s.metric.map { [$0] } ?? []
+        case .negate(let e), .aggregate(_, _, _, let e): return e.metricNames
+        case .binary(_, let a, let b, _), .compare(_, let a, let b, _), .set(_, let a, let b, _):
+            return a.metricNames.union(b.metricNames)
         }
     }
 
-    /// Parses expression text; errors carry the column.
-    public static func parse(_ text: String) throws(ExpressionError) -> MetricExpression {
-        var parser = ExpressionParser(text)
+    /// The longest range or offset the expression looks back over (for charts and retention checks).
+    public var lookback: TimeSpan {
+        switch self {
+        case .number: return .zero
+        case .selector(let s): return s.offset ?? .zero
+        case .timeFunction(_, let s, let range, _): return (range ?? .zero) + (s.offset ?? .zero)
+        case .negate(let e), .aggregate(_, _, _, let e): return e.lookback
+        case .binary(_, let a, let b, _), .compare(_, let a, let b, _), .set(_, let a, let b, _):
+            return max(a.lookback, b.lookback)
+        }
+    }
+
+    /// Parses expression text; errors carry the column. `groups` are the config's peer groups, for
+    /// `{label=group("NAME")}`.
+    public static func parse(_ text: String, groups: [String: PeerGroup] = [:]) throws(ExpressionError) -> MetricExpression {
+        var parser = ExpressionParser(text, groups: groups)
         return try parser.parseAll()
     }
 }
 
-// MARK: - Lexer and parser
+/// A metric (or any metric, with `{…}` alone), its label matchers and an `offset`.
+public struct Selector: Sendable, Hashable {
+    public var metric: String?
+    public var matchers: [LabelMatcher]
+    /// `m offset 1y`: each series' latest point at or before its latest as-of − offset.
+    public var offset: TimeSpan?
 
-private enum Token: Equatable {
-    case number(Double)
-    case identifier(String)
-    case string(String)
-    case duration(TimeSpan)
-    case symbol(String)
-    case end
+    public init(metric: String?, matchers: [LabelMatcher] = [], offset: TimeSpan? = nil) {
+        self.metric = metric
+        self.matchers = matchers
+        self.offset = offset
+    }
 }
 
-/// Recursive descent over: comparison < additive < multiplicative < unary < primary.
-struct ExpressionParser {
-    private let chars: [Character]
-    private var index = 0
-    private var token: Token = .end
-    private var tokenColumn = 1
+/// `groups:` — a named set of values of one label (statistical neighbours, a region's councils).
+public struct PeerGroup: Sendable, Hashable {
+    public var label: String
+    public var members: Set<String>
+    public init(label: String, members: Set<String>) {
+        self.label = label
+        self.members = members
+    }
+}
 
-    init(_ text: String) { chars = Array(text) }
+/// How two vectors' samples are paired (PromQL's `on`, `ignoring`, `group_left`, `group_right`).
+public struct VectorMatching: Sendable, Hashable {
+    public enum Labels: Sendable, Hashable {
+        /// Identical label sets; a label-less sample broadcasts (tidemark's rule for plain arithmetic).
+        case identical
+        case on([String])
+        case ignoring([String])
+    }
+    public enum Cardinality: Sendable, Hashable {
+        case oneToOne
+        /// Many left samples to one right sample; `include` labels are copied from the right.
+        case manyToOne(include: [String])
+        case oneToMany(include: [String])
+    }
+    public var labels: Labels
+    public var cardinality: Cardinality
 
-    mutating func parseAll() throws(ExpressionError) -> MetricExpression {
-        try advance()
-        if token == .end { throw ExpressionError(column: 1, message: "empty expression") }
-        let e = try parseComparison()
-        guard token == .end else { throw unexpected("end of expression") }
-        return e
+    public init(labels: Labels = .identical, cardinality: Cardinality = .oneToOne) {
+        self.labels = labels
+        self.cardinality = cardinality
     }
 
-    private func unexpected(_ expected: String) -> ExpressionError {
-        ExpressionError(column: tokenColumn, message: "expected \(expected), found \(describe(token))")
-    }
-
-    private func describe(_ t: Token) -> String {
-        switch t {
-        case .number(let n): return "number \(formatNumber(n))"
-        case .identifier(let s): return "\"\(s)\""
-        case .string(let s): return "string \"\(s)\""
-        case .duration(let d): return "duration \(d)"
-        case .symbol(let s): return "'\(s)'"
-        case .end: return "end of expression"
-        }
-    }
-
-    // MARK: lexing
-
-    private mutating func advance() throws(ExpressionError) {
-        while index < chars.count, chars[index].isWhitespace { index += 1 }
-        tokenColumn = index + 1
-        guard index < chars.count else { token = .end; return }
-        let c = chars[index]
-        if c.isNumber || (c == "." && index + 1 < chars.count && chars[index + 1].isNumber) {
-            let start = index
-            while index < chars.count, chars[index].isNumber || chars[index] == "." { index += 1 }
-            // A number followed by a unit letter is a duration (only valid inside [ ]).
-            if index < chars.count, chars[index].isLetter {
-                while index < chars.count, chars[index].isLetter || chars[index].isNumber { index += 1 }
-                let text = String(chars[start..<index])
-                guard let d = TimeSpan.parse(text) else {
-                    throw ExpressionError(column: start + 1, message: "invalid duration \"\(text)\"")
-                }
-                token = .duration(d)
-                return
-            }
-            let text = String(chars[start..<index])
-            guard let v = Double(text) else { throw ExpressionError(column: start + 1, message: "invalid number \"\(text)\"") }
-            token = .number(v)
-            return
-        }
-        if c.isLetter || c == "_" {
-            let start = index
-            while index < chars.count, chars[index].isLetter || chars[index].isNumber || chars[index] == "_" { index += 1 }
-            token = .identifier(String(chars[start..<index]))
-            return
-        }
-        if c == "\"" || c == "'" {
-            let quote = c
-            let start = index
-            index += 1
-            var s = ""
-            while index < chars.count, chars[index] != quote {
-                if chars[index] == "\\", index + 1 < chars.count {
-                    index += 1
-                    switch chars[index] {
-                    case "n": s.append("\n")
-                    case "t": s.append("\t")
-                    default: s.append(chars[index])
-                    }
-                } else {
-                    s.append(chars[index])
-                }
-                index += 1
-            }
-            guard index < chars.count else { throw ExpressionError(column: start + 1, message: "unterminated string") }
-            index += 1
-            token = .string(s)
-            return
-        }
-        for symbol in [">=", "<=", "==", "!=", "=~", "!~", ">", "<", "=", "+", "-", "*", "/", "(", ")", "{", "}", "[", "]", ","] {
-            let end = index + symbol.count
-            if end <= chars.count, String(chars[index..<end]) == symbol {
-                index = end
-                token = .symbol(symbol)
-                return
-            }
-        }
-        throw ExpressionError(column: index + 1, message: "unexpected character '\(c)'")
-    }
-
-    private mutating func expect(_ symbol: String) throws(ExpressionError) {
-        guard token == .symbol(symbol) else { throw unexpected("'\(symbol)'") }
-        try advance()
-    }
-
-    // MARK: grammar
-
-    private mutating func parseComparison() throws(ExpressionError) -> MetricExpression {
-        let left = try parseAdditive()
-        if case .symbol(let s) = token, let op = ComparisonOperator(rawValue: s) {
-            try advance()
-            let right = try parseAdditive()
-            if case .symbol(let s2) = token, ComparisonOperator(rawValue: s2) != nil {
-                throw ExpressionError(column: tokenColumn, message: "comparisons cannot be chained; use parentheses")
-            }
-            return .compare(op, left, right)
-        }
-        return left
-    }
-
-    private mutating func parseAdditive() throws(ExpressionError) -> MetricExpression {
-        var left = try parseMultiplicative()
-        while case .symbol(let s) = token, s == "+" || s == "-" {
-            try advance()
-            left = .binary(s == "+" ? .add : .subtract, left, try parseMultiplicative())
-        }
-        return left
-    }
-
-    private mutating func parseMultiplicative() throws(ExpressionError) -> MetricExpression {
-        var left = try parseUnary()
-        while case .symbol(let s) = token, s == "*" || s == "/" {
-            try advance()
-            left = .binary(s == "*" ? .multiply : .divide, left, try parseUnary())
-        }
-        return left
-    }
-
-    private mutating func parseUnary() throws(ExpressionError) -> MetricExpression {
-        if token == .symbol("-") {
-            try advance()
-            let inner = try parseUnary()
-            if case .number(let n) = inner { return .number(-n) }
-            return .negate(inner)
-        }
-        if token == .symbol("+") {
-            try advance()
-            return try parseUnary()
-        }
-        return try parsePrimary()
-    }
-
-    private mutating func parsePrimary() throws(ExpressionError) -> MetricExpression {
-        switch token {
-        case .number(let n):
-            try advance()
-            return .number(n)
-        case .symbol("("):
-            try advance()
-            let e = try parseComparison()
-            try expect(")")
-            return e
-        case .symbol("{"):
-            return .selector(metric: nil, matchers: try parseMatchers())
-        case .identifier(let name):
-            let nameColumn = tokenColumn
-            try advance()
-            if let agg = MetricExpression.AggregateFunction(rawValue: name), token == .symbol("(") || isGroupingKeyword {
-                return try parseAggregation(agg)
-            }
-            if let fn = MetricExpression.TimeFunction(rawValue: name), token == .symbol("(") {
-                return try parseTimeFunction(fn, column: nameColumn)
-            }
-            if token == .symbol("(") {
-                throw ExpressionError(column: nameColumn, message: "unknown function \"\(name)\"")
-            }
-            var matchers: [LabelMatcher] = []
-            if token == .symbol("{") { matchers = try parseMatchers() }
-            if token == .symbol("[") {
-                throw ExpressionError(column: tokenColumn, message: "a range [..] is only allowed inside a time function such as delta(\(name)[28d])")
-            }
-            return .selector(metric: name, matchers: matchers)
-        default:
-            throw unexpected("a number, a metric, a function or '('")
-        }
-    }
-
-    private var isGroupingKeyword: Bool { token == .identifier("by") || token == .identifier("without") }
-
-    private mutating func parseGrouping() throws(ExpressionError) -> MetricExpression.Grouping {
-        guard case .identifier(let keyword) = token, keyword == "by" || keyword == "without" else { return .all }
-        try advance()
-        try expect("(")
-        var labels: [String] = []
-        while case .identifier(let l) = token {
-            labels.append(l)
-            try advance()
-            if token == .symbol(",") { try advance() } else { break }
-        }
-        try expect(")")
-        return keyword == "by" ? .by(labels) : .without(labels)
-    }
-
-    private mutating func parseAggregation(_ agg: MetricExpression.AggregateFunction) throws(ExpressionError) -> MetricExpression {
-        var grouping = try parseGrouping()
-        try expect("(")
-        let inner = try parseComparison()
-        try expect(")")
-        if case .all = grouping, isGroupingKeyword { grouping = try parseGrouping() }
-        return .aggregate(agg, grouping: grouping, inner)
-    }
-
-    private mutating func parseTimeFunction(_ fn: MetricExpression.TimeFunction, column: Int) throws(ExpressionError) -> MetricExpression {
-        try expect("(")
-        guard case .identifier(let metric) = token else { throw unexpected("a metric name") }
-        try advance()
-        var matchers: [LabelMatcher] = []
-        if token == .symbol("{") { matchers = try parseMatchers() }
-        var range: TimeSpan? = nil
-        if token == .symbol("[") {
-            try advance()
-            guard case .duration(let d) = token else { throw unexpected("a duration such as 28d") }
-            range = d
-            try advance()
-            try expect("]")
-        }
-        if fn.needsRange, range == nil {
-            throw ExpressionError(column: column, message: "\(fn.rawValue) needs a range, e.g. \(fn.rawValue)(\(metric)[28d])")
-        }
-        if !fn.needsRange, range != nil {
-            throw ExpressionError(column: column, message: "prev takes no range: prev(\(metric))")
-        }
-        try expect(")")
-        return .timeFunction(fn, metric: metric, matchers: matchers, range: range)
-    }
-
-    private mutating func parseMatchers() throws(ExpressionError) -> [LabelMatcher] {
-        try expect("{")
-        var matchers: [LabelMatcher] = []
-        while case .identifier(let label) = token {
-            try advance()
-            guard case .symbol(let s) = token, let kind = LabelMatcher.Kind(rawValue: s) else {
-                throw unexpected("one of = != =~ !~")
-            }
-            try advance()
-            let valueColumn = tokenColumn
-            guard case .string(let value) = token else { throw unexpected("a quoted label value") }
-            try advance()
-            var regex: AnchoredRegex? = nil
-            if kind == .regex || kind == .notRegex {
-                guard let r = AnchoredRegex(value) else {
-                    throw ExpressionError(column: valueColumn, message: "invalid regular expression \"\(value)\"")
-                }
-                regex = r
-            }
-            matchers.append(LabelMatcher(label: label, kind: kind, value: value, regex: regex))
-            if token == .symbol(",") { try advance() } else { break }
-        }
-        try expect("}")
-        return matchers
-    }
+    public static let identical = VectorMatching()
 }
