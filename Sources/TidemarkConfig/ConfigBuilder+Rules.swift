@@ -22,21 +22,27 @@ extension ConfigBuilder {
         let metric = requiredMetricName(f)
         let exprNode = r.required(f, "expr")
         let expr = exprNode.flatMap { r.nonEmptyString($0) }
-        guard let metric, let expr, let exprNode, parseExpression(expr, at: exprNode) != nil else { return nil }
-        return DerivedMetricConfig(metric: metric, expr: expr, exprPosition: exprNode.position)
+        guard let metric, let expr, let exprNode, let parsed = parseExpression(expr, at: exprNode) else { return nil }
+        return DerivedMetricConfig(metric: metric, expr: expr, exprPosition: exprNode.position, expression: parsed)
     }
 
     /// Parses an expression, reporting a syntax error with its column (`expr:14: expected ')'`).
     func parseExpression(_ text: String, at v: Located) -> MetricExpression? {
         do {
-            return try MetricExpression.parse(text)
+            let parsed = try MetricExpression.parse(text, groups: groups)
+            if parsed.lookback > retention {
+                r.sink.warning(v.position, v.path,
+                               "the expression looks back \(parsed.lookback), further than retention (\(retention)): it will find no history that old")
+            }
+            return parsed
         } catch {
             r.sink.error(v.position, v.path, error.description)
             return nil
         }
     }
 
-    static let ruleKeys = ["name", "expr", "warn", "crit", "clear", "for", "labels", "summary", "description", "runbook"]
+    static let ruleKeys = ["name", "expr", "warn", "crit", "clear", "for", "labels", "summary", "description", "runbook",
+                           "context", "direction"]
 
     func buildRule(_ v: Located) -> RuleConfig? {
         guard let f = r.fields(v, allowed: Self.ruleKeys) else { return nil }
@@ -101,9 +107,48 @@ extension ConfigBuilder {
                 runbook = text
             }
         }
+        var contexts: [RuleContext] = []
+        if let c = f["context"], let pairs = r.freeMapping(c) {
+            for (contextName, _, value) in pairs {
+                guard let text = r.nonEmptyString(value) else { ok = false; continue }
+                guard let parsed = parseExpression(text, at: value) else { ok = false; continue }
+                contexts.append(RuleContext(name: contextName, expr: text, expression: parsed))
+            }
+        }
+        var direction: RuleDirection? = nil
+        if let d = f["direction"], !r.isNull(d) {
+            if let parsed = r.oneOf(d, RuleDirection.self) { direction = parsed } else { ok = false }
+        }
         guard ok, let name, let expr else { return nil }
-        return RuleConfig(name: name, expr: expr, exprPosition: exprNode?.position, warn: warn, crit: crit, clear: clear,
-                          forCondition: forCondition, labels: labels, summary: summary, description: description,
-                          runbook: runbook)
+        var rule = RuleConfig(name: name, expr: expr, exprPosition: exprNode?.position, warn: warn, crit: crit, clear: clear,
+                              forCondition: forCondition, labels: labels, summary: summary, description: description,
+                              runbook: runbook, context: contexts, direction: direction)
+        // Parsed with the peer groups (RuleConfig's own parse cannot see them).
+        if let exprNode { rule.expression = parseExpression(expr, at: exprNode) }
+        return rule
+    }
+}
+
+extension ConfigBuilder {
+    /// `groups: { NAME: { label: L, members: [v, …] } }` — named peer groups (SPEC §15).
+    func buildGroups(_ v: Located) -> [String: PeerGroup] {
+        guard let pairs = r.freeMapping(v) else { return [:] }
+        var out: [String: PeerGroup] = [:]
+        for (name, keyPosition, value) in pairs {
+            guard isValidName(name, allowUpper: true, allowHyphen: true) else {
+                r.sink.error(keyPosition, value.path, "invalid group name \"\(name)\": use letters, digits, _ and -")
+                continue
+            }
+            guard let f = r.fields(value, allowed: ["label", "members"]) else { continue }
+            guard let labelNode = r.required(f, "label"), let label = r.nonEmptyString(labelNode),
+                  let membersNode = r.required(f, "members"), let members = r.stringList(membersNode) else { continue }
+            guard isValidLabelName(label) else {
+                r.sink.error(labelNode.position, labelNode.path, "invalid label name \"\(label)\"")
+                continue
+            }
+            if members.isEmpty { r.sink.error(membersNode.position, membersNode.path, "list at least one member") }
+            out[name] = PeerGroup(label: label, members: Set(members.map(normaliseLabelValue)))
+        }
+        return out
     }
 }

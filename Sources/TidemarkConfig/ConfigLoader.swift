@@ -107,6 +107,8 @@ final class ConfigBuilder {
     let path: String
     var positions = ItemPositions()
     var privacy = PrivacySettings()
+    var groups: [String: PeerGroup] = [:]
+    var retention = TimeSpan.days(400)
     /// The source being built, for names suggested in its errors.
     var currentSource: String?
 
@@ -116,7 +118,7 @@ final class ConfigBuilder {
         self.path = path
     }
 
-    static let topKeys = ["timezone", "state_dir", "retention", "privacy", "control", "sources", "derive",
+    static let topKeys = ["timezone", "state_dir", "retention", "privacy", "control", "groups", "sources", "derive",
                           "rules", "receivers", "routes"]
 
     func build(_ root: Located) -> Configuration? {
@@ -141,6 +143,8 @@ final class ConfigBuilder {
         let control = f["control"].map(buildControl) ?? defaultControl()
 
         let sources = list(f["sources"]) { buildSource($0) }
+        self.retention = retention
+        if let g = f["groups"], !r.isNull(g) { groups = buildGroups(g) }
         let derive = list(f["derive"]) { buildDerive($0) }
         let rules = list(f["rules"]) { buildRule($0) }
         let receivers = list(f["receivers"]) { buildReceiver($0) }
@@ -151,9 +155,11 @@ final class ConfigBuilder {
         checkMetricNames(sources: sources, derive: derive)
         checkMetricReferences(sources: sources, derive: derive, rules: rules)
 
-        return Configuration(path: path, timezone: timezone, stateDirectory: stateDirectory, retention: retention,
-                             privacy: privacy, control: control, sources: sources, derive: derive, rules: rules,
-                             receivers: receivers, routes: routes)
+        var configuration = Configuration(path: path, timezone: timezone, stateDirectory: stateDirectory, retention: retention,
+                                          privacy: privacy, control: control, sources: sources, derive: derive, rules: rules,
+                                          receivers: receivers, routes: routes)
+        configuration.groups = groups
+        return configuration
     }
 
     private func list<T>(_ v: Located?, _ build: (Located) -> T?) -> [T] {

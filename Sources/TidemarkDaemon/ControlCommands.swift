@@ -184,6 +184,7 @@ extension Daemon {
             ("silenced_by", .array(engine.silencedBy(a, at: now).map(JSON.string))),
             ("acknowledged", ack),
             ("summary", .string(p.summary(a, templates: renderer.templates))),
+            ("context", p.contextJSON(a)), ("signals", .array((a.signals ?? []).map(JSON.string))),
         ]
         if suppressed { fields.append(("suppressed", .bool(true))) }
         return .object(fields)

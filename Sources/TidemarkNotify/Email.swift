@@ -72,6 +72,9 @@ public enum EmailMessage {
             f.append(("Value", p.movement(a)))
             f.append(("Threshold crossed", a.threshold))
         }
+        let context = p.contextText(a)
+        if !context.isEmpty { f.append(("Compared with", context)) }
+        if let signals = a.signals, !signals.isEmpty { f.append(("Special cause (SPC)", Presentation.signalsText(signals))) }
         f.append(("As of", a.asOf.description))
         f.append(("Source", a.drop.isEmpty ? a.source : "\(a.source), file \(a.drop)" + (a.dropSHA256.isEmpty ? "" : " (SHA-256 \(a.dropSHA256.prefix(12)))")))
         f.append(("How it is calculated", p.expression(a)))

@@ -69,6 +69,8 @@ public struct MessageRenderer: Sendable {
             ("drop", .string(a.drop)),
         ]
         if suppressed { fields.append(("suppressed", .bool(true))) }
+        if let context = a.context, !context.isEmpty { fields.append(("context", presentation.contextJSON(a))) }
+        if let signals = a.signals, !signals.isEmpty { fields.append(("signals", .array(signals.map(JSON.string)))) }
         return .object(fields)
     }
 
@@ -101,9 +103,10 @@ public struct MessageRenderer: Sendable {
                 Presentation.duration(now.timeIntervalSince(a.firedAt ?? a.startsAt))
         }
         if a.phase == .resolved {
-            return "Resolved: \(p.summary(a, templates: templates)) — now \(p.valueText(a.value, isCount: a.isCount)), as of \(a.asOf)"
+            return "Resolved: \(p.summary(a, templates: templates)) — now \(p.valueWithContext(a)), as of \(a.asOf)"
         }
-        return "\(p.levelName(a)): \(p.summary(a, templates: templates)) — \(p.movement(a)) (threshold \(a.threshold)), " +
+        let signals = (a.signals ?? []).isEmpty ? "" : ", SPC: \(Presentation.signalsText(a.signals ?? []))"
+        return "\(p.levelName(a)): \(p.summary(a, templates: templates)) — \(p.valueWithContext(a)) (threshold \(a.threshold)\(signals)), " +
             "as of \(a.asOf), firing for \(Presentation.duration(now.timeIntervalSince(a.firedAt ?? a.startsAt)))"
     }
 
@@ -139,7 +142,7 @@ public struct MessageRenderer: Sendable {
         for a in n.alerts {
             let p = presentation
             var facts: [(String, String)] = [
-                ("Status", p.levelName(a)), ("Value", a.phase == .resolved ? p.valueText(a.value, isCount: a.isCount) : p.movement(a)),
+                ("Status", p.levelName(a)), ("Value", p.valueWithContext(a)),
                 ("Threshold", a.threshold), ("As of", a.asOf.description),
                 ("Source", "\(a.source) — \(a.drop)" + (a.dropSHA256.isEmpty ? "" : " (sha256 \(a.dropSHA256.prefix(12)))")),
                 ("Calculated as", p.expression(a)),

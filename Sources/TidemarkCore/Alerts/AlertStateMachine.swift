@@ -38,6 +38,10 @@ public struct Alert: Sendable, Hashable, Codable {
     public var dropSHA256: String = ""
     /// The value is a count (`op: count` or `count by`), so `privacy.small_counts` applies.
     public var isCount = false
+    /// The rule's context values for this series, as of the latest value (SPEC §15); nil when none.
+    public var context: [ContextValue]?
+    /// The SPC special causes the latest value shows (SPEC §15); nil when none.
+    public var signals: [String]?
 
     public init(id: String, rule: String, seriesLabels: [String: String], phase: AlertPhase, level: AlertLevel,
                 value: Double, previousValue: Double?, revisedFrom: Double?, threshold: String, asOf: AsOf, source: String,
@@ -78,6 +82,7 @@ public struct Alert: Sendable, Hashable, Codable {
             && revisedFrom == other.revisedFrom && asOf == other.asOf && consecutive == other.consecutive
             && holdingSinceAsOf == other.holdingSinceAsOf && firedAt == other.firedAt && endsAt == other.endsAt
             && threshold == other.threshold && source == other.source && drop == other.drop && dropSHA256 == other.dropSHA256
+            && context == other.context && signals == other.signals
     }
 
     public static func id(rule: String, labels: Labels) -> String {
@@ -190,6 +195,7 @@ public enum AlertStateMachine {
             && a.revisedFrom == nil
             && (context.source.isEmpty || (a.source == context.source && a.drop == context.drop && a.dropSHA256 == context.dropSHA256))
             && a.threshold == (v.threshold?.description ?? a.threshold)
+            && (a.context ?? []) == v.context && (a.signals ?? []) == v.signals
     }
 
     static func stepOne(rule: RuleConfig, id: String, previous: Alert?, verdict: Verdict,
@@ -220,6 +226,8 @@ public enum AlertStateMachine {
                           asOf: verdict.asOf, source: context.source, drop: context.drop, startsAt: context.now,
                           firedAt: nil, endsAt: nil, consecutive: 1, holdingSinceAsOf: verdict.asOf,
                           dropSHA256: context.dropSHA256)
+            a.context = verdict.context.isEmpty ? nil : verdict.context
+            a.signals = verdict.signals.isEmpty ? nil : verdict.signals
             if holdsLongEnough(rule.forCondition, a) {
                 a.phase = .firing
                 a.firedAt = context.now
@@ -232,6 +240,8 @@ public enum AlertStateMachine {
         a.revisedFrom = verdict.asOf == a.asOf && a.value != verdict.value ? a.value : nil
         if a.value != verdict.value { a.previousValue = a.value }
         a.value = verdict.value
+        a.context = verdict.context.isEmpty ? nil : verdict.context
+        a.signals = verdict.signals.isEmpty ? nil : verdict.signals
         a.asOf = max(a.asOf, verdict.asOf)
         // A re-evaluation after a reload has no drop: the alert keeps the one that brought its value.
         if !context.source.isEmpty {

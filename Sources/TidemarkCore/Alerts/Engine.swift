@@ -116,8 +116,11 @@ public struct Engine: Sendable {
 
     /// Evaluates every rule over the current series (after a drop, and after a reload).
     public mutating func evaluateRules(context: EvaluationContext, into result: inout DropEvaluation) {
-        for rule in configuration.rules {
-            guard let expression = rule.expression else { continue }
+        for configured in configuration.rules {
+            guard let expression = configured.expression else { continue }
+            var rule = configured
+            // Context values of counts are suppressed like the alert's own (`privacy.small_counts`).
+            for i in rule.context.indices { rule.context[i].isCount = rule.context[i].expression.map(isCountExpression) ?? false }
             let verdicts = rule.verdicts(expression, source: series, sorted: false)
             seriesCounts[rule.name] = verdicts.count
             // Taken out of the engine while stepped, so they are uniquely referenced and change in place.

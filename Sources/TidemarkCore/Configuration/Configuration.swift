@@ -24,6 +24,8 @@ public struct Configuration: Sendable {
     public var rules: [RuleConfig]
     public var receivers: [ReceiverConfig]
     public var routes: [RouteConfig]
+    /// `groups:` — named peer groups for `{label=group("NAME")}` (SPEC §15).
+    public var groups: [String: PeerGroup] = [:]
 
     public init(path: String, timezone: String?, stateDirectory: String, retention: TimeSpan,
                 privacy: PrivacySettings, control: ControlSettings, sources: [SourceConfig],
@@ -144,11 +146,15 @@ public struct RuleConfig: Sendable, Hashable {
     public var summary: String?
     public var description: String?
     public var runbook: String?
+    /// `context:` — comparisons shown beside the value (England, the neighbours' median, last year).
+    public var context: [RuleContext]
+    /// `direction:` — whether a higher value is worse or better, for wording ("worse than England").
+    public var direction: RuleDirection?
 
     public init(name: String, expr: String, exprPosition: SourcePosition? = nil, warn: Threshold? = nil,
                 crit: Threshold? = nil, clear: Threshold? = nil, forCondition: ForCondition = .drops(1),
                 labels: [String: String] = [:], summary: String? = nil, description: String? = nil,
-                runbook: String? = nil) {
+                runbook: String? = nil, context: [RuleContext] = [], direction: RuleDirection? = nil) {
         self.name = name
         self.expr = expr
         self.exprPosition = exprPosition
@@ -161,6 +167,34 @@ public struct RuleConfig: Sendable, Hashable {
         self.summary = summary
         self.description = description
         self.runbook = runbook
+        self.context = context
+        self.direction = direction
+    }
+}
+
+/// One `context:` entry of a rule: a name people read and an expression.
+public struct RuleContext: Sendable, Hashable {
+    public var name: String
+    public var expr: String
+    public var expression: MetricExpression?
+    /// The expression's values are counts (set by the loader), so small counts are suppressed.
+    public var isCount: Bool
+    public init(name: String, expr: String, expression: MetricExpression?, isCount: Bool = false) {
+        self.name = name
+        self.expr = expr
+        self.expression = expression
+        self.isCount = isCount
+    }
+}
+
+/// `direction: higher_is_worse | higher_is_better`.
+public enum RuleDirection: String, Sendable, Hashable, CaseIterable {
+    case higher_is_worse, higher_is_better
+
+    /// "worse than", "better than" or "the same as" for a value against a context value.
+    public func comparison(_ value: Double, against other: Double) -> String {
+        if value == other { return "the same as" }
+        return (value > other) == (self == .higher_is_worse) ? "worse than" : "better than"
     }
 }
 

@@ -6,7 +6,8 @@ public enum AlertLevel: String, Sendable, Hashable, Comparable, Codable {
     public static func < (a: AlertLevel, b: AlertLevel) -> Bool { a.rank < b.rank }
 }
 
-/// What a rule says about one series right now, before any `for`, `clear` or state (SPEC §6).
+/// What a rule says about one series right now, before any `for`, `clear` or state (SPEC §6), with the
+/// SPC signals found and the rule's context values for this series (SPEC §15).
 public struct Verdict: Sendable, Hashable {
     public let rule: String
     public let labels: Labels
@@ -15,11 +16,27 @@ public struct Verdict: Sendable, Hashable {
     public let level: AlertLevel
     /// The threshold that holds (`> 22`), nil when ok.
     public let threshold: Threshold?
+    public var signals: [String] = []
+    public var context: [ContextValue] = []
+}
+
+/// One `context:` entry's value beside an alert's ("England 14.2").
+public struct ContextValue: Sendable, Hashable, Codable {
+    public var name: String
+    public var value: Double
+    /// A count, so `privacy.small_counts` applies to it as to the alert's own value.
+    public var isCount: Bool
+    public init(name: String, value: Double, isCount: Bool = false) {
+        self.name = name
+        self.value = value
+        self.isCount = isCount
+    }
 }
 
 extension RuleConfig {
     /// The instantaneous level of each series the parsed expression yields, ordered by labels when
     /// `sorted` (for people); the engine skips the sort and orders only the few transitions.
+    /// `countMetric` says which metrics are counts (for context values).
     public func verdicts(_ expression: MetricExpression, source: some SeriesSource, sorted: Bool = true) -> [Verdict] {
         var samples: [Sample]
         switch expression.evaluate(source) {
@@ -27,14 +44,33 @@ extension RuleConfig {
         case .vector(let v): samples = v
         }
         if sorted { samples.sort { $0.labels < $1.labels } }
+        let contexts = context.map { c in (c, c.expression.map { $0.evaluate(source) } ?? .vector([])) }
         return samples.map { s in
+            let level: AlertLevel
+            let threshold: Threshold?
             if let crit, crit.holds(for: s.value) {
-                return Verdict(rule: name, labels: s.labels, value: s.value, asOf: s.asOf, level: .critical, threshold: crit)
+                (level, threshold) = (.critical, crit)
+            } else if let warn, warn.holds(for: s.value) {
+                (level, threshold) = (.warning, warn)
+            } else {
+                (level, threshold) = (.ok, nil)
             }
-            if let warn, warn.holds(for: s.value) {
-                return Verdict(rule: name, labels: s.labels, value: s.value, asOf: s.asOf, level: .warning, threshold: warn)
-            }
-            return Verdict(rule: name, labels: s.labels, value: s.value, asOf: s.asOf, level: .ok, threshold: nil)
+            var v = Verdict(rule: name, labels: s.labels, value: s.value, asOf: s.asOf, level: level, threshold: threshold)
+            v.signals = s.signals
+            if !contexts.isEmpty { v.context = contexts.compactMap { Self.contextValue($0.0, $0.1, for: s.labels) } }
+            return v
+        }
+    }
+
+    /// A context entry's value for one alert series: the context series whose labels the alert series
+    /// all has (the most specific when several do; a label-less one applies to every series), or nil.
+    static func contextValue(_ entry: RuleContext, _ value: ExpressionValue, for labels: Labels) -> ContextValue? {
+        switch value {
+        case .scalar(let v): return ContextValue(name: entry.name, value: v, isCount: entry.isCount)
+        case .vector(let samples):
+            let fitting = samples.filter { c in c.labels.pairs.allSatisfy { labels[$0.name] == $0.value } }
+            guard let best = fitting.max(by: { $0.labels.pairs.count < $1.labels.pairs.count }) else { return nil }
+            return ContextValue(name: entry.name, value: best.value, isCount: entry.isCount)
         }
     }
 }
