@@ -122,7 +122,7 @@ public struct Presentation: Sendable {
         c["context"] = contextText(alert)
         c["context_values"] = Dictionary((alert.context ?? []).map { ($0.name, valueText($0.value, isCount: $0.isCount)) },
                                          uniquingKeysWith: { a, _ in a })
-        if let s = alert.signals, !s.isEmpty { c["signals"] = Presentation.signalsText(s) }
+        c["signals"] = Presentation.signalsText(alert.signals ?? [])
         if let r = alert.revisedFrom { c["revised_from"] = valueText(r, isCount: alert.isCount) }
         if let e = alert.endsAt { c["ends_at"] = rfc3339(e) }
         if let runbook = rule(alert)?.runbook { c["runbook"] = runbook }
