@@ -91,8 +91,8 @@ enum IngestReport {
     static func verdict(_ v: Verdict) -> JSON {
         .object([("rule", .string(v.rule)), ("labels", v.labels.json), ("value", .number(v.value)),
                  ("level", .string(v.level.rawValue)), ("threshold", .optional(v.threshold?.description)),
-                 ("context", .object(v.context.map { ($0.name, .number($0.value)) })),
-                 ("signals", .array(v.signals.map(JSON.string)))])
+                 ("context", .object((v.context ?? []).map { ($0.name, .number($0.value)) })),
+                 ("signals", .array((v.signals ?? []).map(JSON.string)))])
     }
 
     static func observation(_ o: Observation) -> JSON {

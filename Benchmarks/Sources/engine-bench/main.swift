@@ -64,6 +64,43 @@ for (name, rules, index) in [("A: 100 rules × 10,000 series each", rulesA, seri
                  ms.min()!, ms.max()!, engine.activeAlerts.count))
 }
 
+// SPEC §15 (issue #14): context over a DfE-sized table — 150 councils × 25 metrics × 13 years — and SPC
+// over 10,000 series of 24 points, one evaluation of each expression, in the same run as the above.
+var dfe: [Observation] = []
+for la in 0..<150 {
+    for m in 0..<25 {
+        for y in 0..<13 {
+            let labels = Labels(["la_name": "LA\(la)", "region_name": "R\(la % 9)"])
+            let value = Double((la * 7 + m * 3 + y * 11) % 50) + 0.5
+            dfe.append(Observation(metric: "m\(m)", labels: labels, value: value, asOf: AsOf(year: 2013 + y, month: 3, day: 31)!))
+        }
+    }
+}
+let dfeIndex = SeriesIndex(dfe)
+var spcObs: [Observation] = []
+for s in 0..<10_000 {
+    for p in 0..<24 {
+        let value = Double((s + p * p) % 40)
+        spcObs.append(Observation(metric: "cpp", labels: Labels(["la_name": "LA\(s)"]), value: value,
+                                  asOf: AsOf(year: 2001 + p, month: 3, day: 31)!))
+    }
+}
+let spcIndex = SeriesIndex(spcObs)
+for (name, text, index) in [
+    ("percentile_rank over 150 councils, each of 25 metrics", "percentile_rank(m%d)", dfeIndex),
+    ("median by (region_name) over 150 councils, each of 25 metrics", "median by (region_name) (m%d)", dfeIndex),
+    ("spc over 10,000 series of 24 points", "spc(cpp[30y])", spcIndex),
+] {
+    let expressions = text.contains("%d") ? (0..<25).map { try! MetricExpression.parse(String(format: text, $0)) }
+                                          : [try! MetricExpression.parse(text)]
+    var count = 0
+    let ms = time(5) {
+        count = 0
+        for e in expressions { if case .vector(let v) = e.evaluate(index) { count += v.count } }
+    }
+    print(String(format: "evaluate %@: median %.1f ms (min %.1f, max %.1f), %d results", name, median(ms), ms.min()!, ms.max()!, count))
+}
+
 // Storing one drop of 10,000 observations (new series, then the same series a week later).
 let dir = NSTemporaryDirectory() + "tidemark-bench-\(getpid())"
 let store = try Store(directory: dir)

@@ -13,6 +13,8 @@ let series = SeriesIndex([
     Observation(metric: "cpp_count", labels: Labels(["locality": "East"]), value: 120, asOf: day, isCount: true),
 ])
 
+let groups = ["neighbours": PeerGroup(label: "team", members: ["North", "East"])]
+
 @_cdecl("fuzz_expression_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
     runLibFuzzer(argc, argv) { data, size in fuzz(fuzzInput(data, size)) }
@@ -21,8 +23,9 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
 func fuzz(_ bytes: [UInt8]) -> CInt {
     let text = String(decoding: bytes, as: UTF8.self)
     _ = Threshold.parse(text)
-    if let expression = try? MetricExpression.parse(text) {
-        _ = expression.evaluate(series)
+    if let expression = try? MetricExpression.parse(text, groups: groups) {
+        _ = try? expression.evaluateChecked(series)
+        _ = expression.lookback
     }
     return 0
 }

@@ -195,7 +195,7 @@ public enum AlertStateMachine {
             && a.revisedFrom == nil
             && (context.source.isEmpty || (a.source == context.source && a.drop == context.drop && a.dropSHA256 == context.dropSHA256))
             && a.threshold == (v.threshold?.description ?? a.threshold)
-            && (a.context ?? []) == v.context && (a.signals ?? []) == v.signals
+            && a.context == v.context && a.signals == v.signals
     }
 
     static func stepOne(rule: RuleConfig, id: String, previous: Alert?, verdict: Verdict,
@@ -226,8 +226,8 @@ public enum AlertStateMachine {
                           asOf: verdict.asOf, source: context.source, drop: context.drop, startsAt: context.now,
                           firedAt: nil, endsAt: nil, consecutive: 1, holdingSinceAsOf: verdict.asOf,
                           dropSHA256: context.dropSHA256)
-            a.context = verdict.context.isEmpty ? nil : verdict.context
-            a.signals = verdict.signals.isEmpty ? nil : verdict.signals
+            a.context = verdict.context
+            a.signals = verdict.signals?.isEmpty == true ? nil : verdict.signals
             if holdsLongEnough(rule.forCondition, a) {
                 a.phase = .firing
                 a.firedAt = context.now
@@ -240,8 +240,8 @@ public enum AlertStateMachine {
         a.revisedFrom = verdict.asOf == a.asOf && a.value != verdict.value ? a.value : nil
         if a.value != verdict.value { a.previousValue = a.value }
         a.value = verdict.value
-        a.context = verdict.context.isEmpty ? nil : verdict.context
-        a.signals = verdict.signals.isEmpty ? nil : verdict.signals
+        a.context = verdict.context
+        a.signals = verdict.signals?.isEmpty == true ? nil : verdict.signals
         a.asOf = max(a.asOf, verdict.asOf)
         // A re-evaluation after a reload has no drop: the alert keeps the one that brought its value.
         if !context.source.isEmpty {

@@ -53,8 +53,9 @@ public struct Sample: Sendable, Hashable {
     public var labels: Labels
     public var value: Double
     public var asOf: AsOf
-    public var signals: [String]
-    public init(labels: Labels, value: Double, asOf: AsOf, signals: [String] = []) {
+    /// nil when none (the common case: an optional array costs no reference counting).
+    public var signals: [String]?
+    public init(labels: Labels, value: Double, asOf: AsOf, signals: [String]? = nil) {
         self.labels = labels
         self.value = value
         self.asOf = asOf
@@ -143,30 +144,68 @@ extension Selector {
     func current(_ source: some SeriesSource) -> [SelectedSeries] {
         let metrics = metric.map { [$0] } ?? source.metricNames
         var out: [SelectedSeries] = []
+        var asOfs: [AsOf] = []
         for m in metrics {
-            let matched = source.series(of: m).filter { s in !s.points.isEmpty && matchers.allSatisfy { $0.matches(s.labels) } }
-            guard let newest = matched.map({ $0.points.last!.asOf }).max() else { continue }
-            for s in matched where s.points.last!.asOf == newest {
+            let first = out.count
+            var newest = AsOf(seconds: .min, hasTime: false)
+            for s in source.series(of: m) where matchers.allSatisfy({ $0.matches(s.labels) }) {
+                guard let last = s.points.last else { continue }
+                if last.asOf > newest { newest = last.asOf }
                 let labels = metric == nil ? s.labels.setting("__name__", to: m) : s.labels
-                let last = s.points.last!
                 if let offset {
                     let reference = last.asOf.seconds(before: offset)
                     let upTo = s.points.filter { $0.asOf.seconds <= reference && $0.hasValue }
-                    if !upTo.isEmpty { out.append(SelectedSeries(labels: labels, points: upTo)) }
-                } else if last.hasValue {
+                    guard !upTo.isEmpty else { continue }
+                    out.append(SelectedSeries(labels: labels, points: upTo))
+                } else {
+                    guard last.hasValue else { continue }
                     // A marker anywhere but last is simply not a value; time functions see the values.
-                    out.append(SelectedSeries(labels: labels, points: s.points.allSatisfy(\.hasValue) ? s.points : s.points.filter(\.hasValue)))
+                    out.append(SelectedSeries(labels: labels, points: s.points.contains { !$0.hasValue } ? s.points.filter(\.hasValue) : s.points))
                 }
+                asOfs.append(last.asOf)
+            }
+            if asOfs[first...].contains(where: { $0 < newest }) {
+                let keep = (first..<out.count).filter { asOfs[$0] == newest }.map { out[$0] }
+                out.removeSubrange(first...)
+                asOfs.removeSubrange(first...)
+                out.append(contentsOf: keep)
+                asOfs.append(contentsOf: Array(repeating: newest, count: keep.count))
             }
         }
         return out
     }
 
-    /// Each current series' latest value (with `offset`, the latest at or before as-of − offset).
+    /// Each current series' latest value (with `offset`, the latest at or before as-of − offset). The
+    /// plain case is the hot path of every rule, so it reads only each series' last point.
     func samples(_ source: some SeriesSource) -> [Sample] {
-        current(source).map { s in
-            let p = s.points.last!
-            return Sample(labels: s.labels, value: p.value, asOf: p.asOf)
+        if offset != nil {
+            return current(source).map { s in
+                let p = s.points.last!
+                return Sample(labels: s.labels, value: p.value, asOf: p.asOf)
+            }
         }
+        let metrics = metric.map { [$0] } ?? source.metricNames
+        var out: [Sample] = []
+        for m in metrics {
+            // One pass (each series copied out once): the newest latest as-of is tracked as samples are
+            // taken, and the out-of-date ones are dropped after, which is rarely needed.
+            let first = out.count
+            var newest = AsOf(seconds: .min, hasTime: false)
+            var oldestTaken = AsOf(seconds: .max, hasTime: false)
+            for s in source.series(of: m) where matchers.allSatisfy({ $0.matches(s.labels) }) {
+                guard let last = s.points.last else { continue }
+                if last.asOf > newest { newest = last.asOf }
+                guard last.hasValue else { continue }
+                if last.asOf < oldestTaken { oldestTaken = last.asOf }
+                let labels = metric == nil ? s.labels.setting("__name__", to: m) : s.labels
+                out.append(Sample(labels: labels, value: last.value, asOf: last.asOf))
+            }
+            if oldestTaken < newest {
+                let current = out[first...].filter { $0.asOf == newest }
+                out.removeSubrange(first...)
+                out.append(contentsOf: current)
+            }
+        }
+        return out
     }
 }

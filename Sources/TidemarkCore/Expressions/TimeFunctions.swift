@@ -5,11 +5,17 @@ extension MetricExpression.TimeFunction {
     /// selector's reference as-of); nil when it has no value (too few points, division by zero).
     func apply(to s: SelectedSeries, range: TimeSpan?, parameters: [Double]) -> Sample? {
         guard let last = s.points.last else { return nil }
-        let window: [Double] = {
+        // Only the *_over_time functions and spc need the window's values.
+        var window: [Double] {
             let cutoff = last.asOf.seconds(before: range ?? .zero)
-            return s.points.filter { $0.asOf.seconds >= cutoff }.map(\.value)
-        }()
-        var signals: [String] = []
+            var values: [Double] = []
+            for p in s.points.reversed() {
+                if p.asOf.seconds < cutoff { break }
+                values.append(p.value)
+            }
+            return values.reversed()
+        }
+        var signals: [String]? = nil
         let value: Double?
         switch self {
         case .prev:
@@ -22,7 +28,9 @@ extension MetricExpression.TimeFunction {
             } else {
                 value = nil
             }
-        case .avg_over_time: value = window.reduce(0, +) / Double(window.count)
+        case .avg_over_time:
+            let w = window
+            value = w.reduce(0, +) / Double(w.count)
         case .max_over_time: value = window.max()
         case .min_over_time: value = window.min()
         case .stddev_over_time: value = variance(window).squareRoot()

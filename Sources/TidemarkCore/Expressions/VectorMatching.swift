@@ -26,12 +26,12 @@ private func identicalMatch(_ left: [Sample], _ right: [Sample], _ f: (Double, D
     if left.count == 1, left[0].labels.isEmpty, !right.isEmpty, rightUnlabelled == nil {
         let l = left[0]
         return right.compactMap { r in
-            f(l.value, r.value).map { Sample(labels: r.labels, value: $0, asOf: max(l.asOf, r.asOf), signals: l.signals + r.signals) }
+            f(l.value, r.value).map { Sample(labels: r.labels, value: $0, asOf: max(l.asOf, r.asOf), signals: merged(l.signals, r.signals)) }
         }
     }
     return left.compactMap { l in
         guard let r = rightByLabels[l.labels] ?? rightUnlabelled else { return nil }
-        return f(l.value, r.value).map { Sample(labels: l.labels, value: $0, asOf: max(l.asOf, r.asOf), signals: l.signals + r.signals) }
+        return f(l.value, r.value).map { Sample(labels: l.labels, value: $0, asOf: max(l.asOf, r.asOf), signals: merged(l.signals, r.signals)) }
     }
 }
 
@@ -76,7 +76,7 @@ private func matched(_ left: [Sample], _ right: [Sample], _ matching: VectorMatc
             case .ignoring, .identical: labels = signature(l.labels, matching.labels)
             }
             if let v = f(l.value, r.value) {
-                out.append(Sample(labels: labels, value: v, asOf: max(l.asOf, r.asOf), signals: l.signals + r.signals))
+                out.append(Sample(labels: labels, value: v, asOf: max(l.asOf, r.asOf), signals: merged(l.signals, r.signals)))
             }
         }
     case .manyToOne(let include):
@@ -87,7 +87,7 @@ private func matched(_ left: [Sample], _ right: [Sample], _ matching: VectorMatc
             let r = rs[0]
             if let v = f(l.value, r.value) {
                 out.append(Sample(labels: including(include, from: r.labels, into: l.labels), value: v, asOf: max(l.asOf, r.asOf),
-                                  signals: l.signals + r.signals))
+                                  signals: merged(l.signals, r.signals)))
             }
         }
     case .oneToMany(let include):
@@ -99,7 +99,7 @@ private func matched(_ left: [Sample], _ right: [Sample], _ matching: VectorMatc
             let l = ls[0]
             if let v = f(l.value, r.value) {
                 out.append(Sample(labels: including(include, from: l.labels, into: r.labels), value: v, asOf: max(l.asOf, r.asOf),
-                                  signals: l.signals + r.signals))
+                                  signals: merged(l.signals, r.signals)))
             }
         }
     }
@@ -129,4 +129,12 @@ func setOperation(_ op: MetricExpression.SetOperator, _ a: ExpressionValue, _ b:
         let leftSignatures = Set(left.map { signature($0.labels, matching.labels) })
         return .vector(left + right.filter { !leftSignatures.contains(signature($0.labels, matching.labels)) })
     }
+}
+
+/// The signals of two combined samples (nil, the common case, stays nil without allocating).
+@inline(__always)
+func merged(_ a: [String]?, _ b: [String]?) -> [String]? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return a + b
 }

@@ -16,8 +16,9 @@ public struct Verdict: Sendable, Hashable {
     public let level: AlertLevel
     /// The threshold that holds (`> 22`), nil when ok.
     public let threshold: Threshold?
-    public var signals: [String] = []
-    public var context: [ContextValue] = []
+    /// nil when none: a million verdicts with empty arrays cost a million retains.
+    public var signals: [String]? = nil
+    public var context: [ContextValue]? = nil
 }
 
 /// One `context:` entry's value beside an alert's ("England 14.2").
@@ -57,7 +58,10 @@ extension RuleConfig {
             }
             var v = Verdict(rule: name, labels: s.labels, value: s.value, asOf: s.asOf, level: level, threshold: threshold)
             v.signals = s.signals
-            if !contexts.isEmpty { v.context = contexts.compactMap { Self.contextValue($0.0, $0.1, for: s.labels) } }
+            if !contexts.isEmpty {
+                let values = contexts.compactMap { Self.contextValue($0.0, $0.1, for: s.labels) }
+                v.context = values.isEmpty ? nil : values
+            }
             return v
         }
     }
