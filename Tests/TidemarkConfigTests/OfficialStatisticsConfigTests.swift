@@ -143,3 +143,66 @@ import TidemarkCore
         }
     }
 }
+
+/// SPEC §15 keys: groups, context, direction.
+@Suite struct ContextConfigTests {
+    @Test func groupsContextAndDirectionAreRead() throws {
+        let l = load("""
+            groups:
+              neighbours: { label: la_name, members: [Bradford, "Kingston upon Hull, City of"] }
+            sources:
+              - { name: csww, directory: /tmp, values: [vacancy_rate_fte], labels: [la_name] }
+            rules:
+              - name: vacancy
+                expr: vacancy_rate_fte{la_name=group("neighbours")}
+                warn: "> 15"
+                direction: higher_is_better
+                context:
+                  Neighbours (median): median(vacancy_rate_fte{la_name=group("neighbours")})
+                  Last year: vacancy_rate_fte offset 1y
+            \(minimalReceivers)
+            """)
+        #expect(l.errorLines == [])
+        let c = try #require(l.configuration)
+        #expect(c.groups["neighbours"] == PeerGroup(label: "la_name", members: ["Bradford", "Kingston upon Hull, City of"]))
+        #expect(c.rules[0].direction == .higher_is_better)
+        #expect(c.rules[0].context.map(\.name) == ["Neighbours (median)", "Last year"])
+        #expect(c.rules[0].expression != nil && c.rules[0].context.allSatisfy { $0.expression != nil })
+    }
+
+    @Test func badContextKeysAreErrorsWithTheirLine() {
+        let l = load("""
+            groups:
+              neighbours: { label: la_name, members: [Bradford] }
+            sources:
+              - { name: csww, directory: /tmp, values: [v], labels: [la_name] }
+            rules:
+              - name: a
+                expr: v{la_name=group("nope")}
+                warn: "> 1"
+              - name: b
+                expr: v
+                warn: "> 1"
+                direction: up
+                context:
+                  Q: quantile(2, v)
+            \(minimalReceivers)
+            """)
+        #expect(l.errorLines.contains(#"7:11: rules[0].expr: expr:11: unknown group "nope" (groups: neighbours)"#))
+        #expect(l.errors.contains { $0.message.hasPrefix(#""up" is not one of higher_is_worse | higher_is_better"#) })
+        #expect(l.errors.contains { $0.message == "expr:10: quantile needs φ from 0 to 1, got 2" })
+    }
+
+    @Test func aLookBackBeyondRetentionIsAWarning() {
+        let l = load("""
+            retention: 400d
+            sources:
+              - { name: csww, directory: /tmp, values: [v] }
+            rules:
+              - { name: a, expr: "v - v offset 2y", warn: "> 1" }
+            \(minimalReceivers)
+            """)
+        #expect(l.errorLines == [])
+        #expect(l.warnings.contains { $0.message == "the expression looks back 2y, further than retention (400d): it will find no history that old" })
+    }
+}
