@@ -118,7 +118,7 @@ final class ConfigBuilder {
         self.path = path
     }
 
-    static let topKeys = ["timezone", "state_dir", "retention", "privacy", "control", "groups", "sources", "derive",
+    static let topKeys = ["timezone", "state_dir", "retention", "audit_retention", "privacy", "control", "groups", "sources", "derive",
                           "rules", "receivers", "routes"]
 
     func build(_ root: Located) -> Configuration? {
@@ -159,6 +159,7 @@ final class ConfigBuilder {
                                           privacy: privacy, control: control, sources: sources, derive: derive, rules: rules,
                                           receivers: receivers, routes: routes)
         configuration.groups = groups
+        if let v = f["audit_retention"], !r.isNull(v), let d = r.duration(v) { configuration.auditRetention = d }
         return configuration
     }
 

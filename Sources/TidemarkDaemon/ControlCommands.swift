@@ -8,9 +8,11 @@ import TidemarkStore
 extension Daemon {
     static let writeCommands: Set<String> = ["silence.add", "silence.expire", "ack", "reload", "test-notify", "outbox.retry"]
     public static let commands: [String] = ["status", "sources", "drops", "alerts", "rules", "history", "silence.add",
-                                            "silence.list", "silence.expire", "ack", "reload", "test-notify", "outbox.retry", "metrics"]
+                                            "silence.list", "silence.expire", "ack", "reload", "test-notify", "outbox.retry", "metrics",
+                                            "audit"]
 
-    func handle(_ request: ControlRequest, reply: @escaping @Sendable (Result<String, ControlError>) -> Void) {
+    func handle(_ request: ControlRequest, reply plainReply: @escaping @Sendable (Result<String, ControlError>) -> Void) {
+        let reply = audited(request, reply: plainReply)
         guard Daemon.commands.contains(request.command) else {
             return reply(.failure(ControlError(.unknownCommand, "unknown command \"\(request.command)\" (commands: \(Daemon.commands.joined(separator: ", ")))")))
         }
@@ -83,7 +85,7 @@ extension Daemon {
             return .object([("id", .string(id))])
         case "ack": return try acknowledge(r, now: now)
         case "reload":
-            switch reload() {
+            switch reload(cause: "reload by \(r.peer.userName)") {
             case .success(let ok): return .object([("sha256", .string(ok.sha256)), ("loaded_at", .string(rfc3339(ok.loadedAt)))])
             case .failure(let f): throw ControlError(.invalid, "config invalid; the running config stays:\n" + f.errors.joined(separator: "\n"))
             }
@@ -94,6 +96,7 @@ extension Daemon {
             outbox.kick()
             return .object([("requeued", .int(n))])
         case "metrics": return .object([("text", .string(try metricsText(now: now)))])
+        case "audit": return try auditJSON(r)
         default: throw ControlError(.unknownCommand, "unknown command \"\(r.command)\"")
         }
     }

@@ -119,6 +119,7 @@ public final class Daemon: @unchecked Sendable {
             dispatcher = Dispatcher(routes: loaded.configuration.routes, timeZone: Daemon.timeZone(loaded.configuration),
                                     groups: try store.groups())
             lastAcceptedDrop = try store.lastAcceptedDrops()
+            auditConfigLoad(cause: "start", ok: true, detail: nil)
             log.info("state loaded", [("path", store.path), ("series", "\(series.seriesCount)"),
                                       ("alerts", "\(engine.activeAlerts.count)")])
         } catch {
@@ -508,7 +509,8 @@ public final class Daemon: @unchecked Sendable {
             var next = engine
             next.forgetSilences(endedBefore: cutoff)
             engine = next
-            log.info("retention: pruned history", [("before", rfc3339(cutoff)), ("points", "\(removed)")])
+            let audit = try store.pruneAudit(before: Date().addingTimeInterval(-loaded.configuration.auditRetention.seconds))
+            log.info("retention: pruned history", [("before", rfc3339(cutoff)), ("points", "\(removed)"), ("audit_entries", "\(audit)")])
         } catch {
             log.error("retention: prune failed: \(error)")
         }
@@ -534,7 +536,7 @@ public final class Daemon: @unchecked Sendable {
                 guard let self else { return }
                 if action == "reload" {
                     self.log.info("SIGHUP: reloading config")
-                    _ = self.reload()
+                    _ = self.reload(cause: "SIGHUP")
                 } else {
                     self.log.info("signal \(sig == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
                     self.shutdown()
@@ -546,7 +548,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Re-reads the config; on any error the old config stays and the errors are returned.
-    func reload() -> Result<(sha256: String, loadedAt: Date), ConfigLoadFailure> {
+    func reload(cause: String) -> Result<(sha256: String, loadedAt: Date), ConfigLoadFailure> {
         dispatchPrecondition(condition: .onQueue(queue))
         defer { noteChange() }
         SystemdNotify.send("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotify.monotonicMicroseconds())\nSTATUS=reloading config")
@@ -555,6 +557,7 @@ public final class Daemon: @unchecked Sendable {
         switch loadValidatedConfig(path: options.configPath) {
         case .failure(let failure):
             lastReload = (now, false, failure.errors.joined(separator: "; "))
+            auditConfigLoad(cause: cause, ok: false, detail: failure.errors.joined(separator: "; "))
             log.error("reload failed; keeping the running config", [("errors", "\(failure.errors.count)")])
             for e in failure.errors { log.error("  \(e)") }
             return .failure(failure)
@@ -585,6 +588,7 @@ public final class Daemon: @unchecked Sendable {
             outbox.update(configuration: c)
             metrics.prepare(for: c)
             lastReload = (now, true, nil)
+            auditConfigLoad(cause: cause, ok: true, detail: nil)
             for w in newLoaded.warnings { log.warning("config: \(w)") }
             for t in e.transitions { logTransition(t) }
             startSources()

@@ -42,6 +42,20 @@ extension Store {
                 ALTER TABLE drops ADD COLUMN withdrawn INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        // SPEC §17: the audit trail, append-only by construction.
+        m.registerMigration("v3-audit") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, action TEXT NOT NULL,
+                    user TEXT NOT NULL, uid INTEGER NOT NULL, arguments TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT);
+                CREATE TABLE audit_retention(cutoff REAL NOT NULL);
+                INSERT INTO audit_retention(cutoff) VALUES (0);
+                CREATE TRIGGER audit_append_only BEFORE UPDATE ON audit
+                    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                CREATE TRIGGER audit_kept_until_retention BEFORE DELETE ON audit
+                    WHEN OLD.at >= (SELECT cutoff FROM audit_retention)
+                    BEGIN SELECT RAISE(ABORT, 'audit entries are deleted only by audit_retention'); END;
+                """)
+        }
         return m
     }
 }

@@ -182,6 +182,15 @@ import TidemarkTestSupport
         #expect(byMembership.status == 0, "\(byMembership.stderr)")
         let authors = Set(try d.request("silence.list").arrayValue?.compactMap { $0["author"]?.stringValue } ?? [])
         #expect(authors == [outsider, member])
+        // The audit trail names each of them, the refusal included, with their uids (SPEC §17); anyone may read it.
+        let audit = try run(as: outsider, groups: "--clear-groups", ["audit", "--json"])
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let entries = try JSON.parse(Array(audit.stdout.utf8)).arrayValue ?? []
+        let actions = entries.reversed().map { "\($0["action"]?.stringValue ?? "") \($0["user"]?.stringValue ?? "") \($0["outcome"]?.stringValue ?? "")" }
+        #expect(actions == ["config.load start ok", "silence.add \(outsider) forbidden", "silence.add \(outsider) ok", "silence.add \(member) ok"])
+        let uid = Int(try #require(getpwnam(member)?.pointee.pw_uid))
+        #expect(entries.first?["uid"]?.numberValue == Double(uid))
+        #expect(entries.first?["arguments"]?["matchers"]?.arrayValue?.first?.stringValue == "team=North")
         #expect(d.stop() == 0)
     }
 }

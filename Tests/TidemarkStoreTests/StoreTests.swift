@@ -20,7 +20,7 @@ func sampleAlert(id: String = "a1", rule: String = "caseload_high", value: Doubl
         let dir = TemporaryDirectory()
         do {
             let store = try Store(directory: dir.path + "/state")
-            #expect(try store.appliedMigrations() == ["v1", "v2-markers-revisions"])
+            #expect(try store.appliedMigrations() == ["v1", "v2-markers-revisions", "v3-audit"])
             var commit = DropCommit(drop: DropRecord(source: "caseloads", file: "d.csv", sha256: "abc", receivedAt: Date(),
                                                      status: .accepted, asOf: "2025-03-03", observations: 2, errors: []))
             commit.observations = [observation("caseload", ["team": "North"], 19, day: 3), observation("caseload", ["team": "South"], 12, day: 3)]
@@ -30,7 +30,7 @@ func sampleAlert(id: String = "a1", rule: String = "caseload_high", value: Doubl
             try store.commit(commit)
         }
         let reopened = try Store(directory: dir.path + "/state")
-        #expect(try reopened.appliedMigrations() == ["v1", "v2-markers-revisions"])
+        #expect(try reopened.appliedMigrations() == ["v1", "v2-markers-revisions", "v3-audit"])
         let series = try reopened.loadSeries(since: AsOf(seconds: 0, hasTime: false))
         #expect(series.points(metric: "caseload", labels: Labels(["team": "North"])).map(\.value) == [19])
         #expect(series.points(metric: "total", labels: .empty).map(\.value) == [31])
@@ -123,5 +123,22 @@ func sampleAlert(id: String = "a1", rule: String = "caseload_high", value: Doubl
         // Never silently started afresh: the data stays for recovery, and a second start refuses too.
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count > 8192)
         #expect(throws: StoreError.self) { _ = try Store(directory: dir.path) }
+    }
+}
+
+@Suite struct AuditStoreTests {
+    @Test func theAuditTrailIsAppendOnlyAndPrunedOnlyByItsRetention() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path)
+        let old = Date(timeIntervalSince1970: 1_600_000_000), recent = Date(timeIntervalSince1970: 1_760_000_000)
+        try store.appendAudit(AuditEntry(at: old, action: "ack", user: "alice", uid: 1001, arguments: #"{"id":"x"}"#, outcome: "ok"))
+        try store.appendAudit(AuditEntry(at: recent, action: "reload", user: "bob", uid: 1002, arguments: "{}", outcome: "invalid",
+                                         detail: "tidemark.yml:3:1: bad"))
+        #expect(try store.audit(limit: 10).map(\.action) == ["reload", "ack"])
+        // Neither an update nor an early delete gets through, whoever asks.
+        #expect(throws: (any Error).self) { try store.pool.write { try $0.execute(sql: "UPDATE audit SET user = 'mallory'") } }
+        #expect(throws: (any Error).self) { try store.pool.write { try $0.execute(sql: "DELETE FROM audit") } }
+        #expect(try store.pruneAudit(before: Date(timeIntervalSince1970: 1_700_000_000)) == 1)
+        #expect(try store.audit(limit: 10).map(\.user) == ["bob"])
     }
 }

@@ -26,6 +26,8 @@ public struct Configuration: Sendable {
     public var routes: [RouteConfig]
     /// `groups:` — named peer groups for `{label=group("NAME")}` (SPEC §15).
     public var groups: [String: PeerGroup] = [:]
+    /// `audit_retention:` — how long the audit trail is kept, independent of `retention` (SPEC §17).
+    public var auditRetention = TimeSpan(years: 2)
 
     public init(path: String, timezone: String?, stateDirectory: String, retention: TimeSpan,
                 privacy: PrivacySettings, control: ControlSettings, sources: [SourceConfig],
