@@ -237,3 +237,23 @@ extension ConfigBuilder {
         return p
     }
 }
+
+extension ConfigBuilder {
+    /// `metrics: { textfile: PATH, every: 15s }`; the directory must exist (the daemon writes into it).
+    func buildMetricsTextfile(_ v: Located) -> MetricsTextfileSettings? {
+        guard let f = r.fields(v, allowed: ["textfile", "every"]) else { return nil }
+        guard let node = r.required(f, "textfile"), let path = r.path(node) else { return nil }
+        var settings = MetricsTextfileSettings(path: path)
+        if let e = f["every"], let d = r.duration(e) { settings.every = d }
+        var isDirectory: ObjCBool = false
+        let directory = (path as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+            r.sink.error(node.position, node.path, "directory \(directory) does not exist: create it for the metrics textfile")
+            return nil
+        }
+        if !path.hasSuffix(".prom") {
+            r.sink.warning(node.position, node.path, "node_exporter's textfile collector reads only files ending in .prom")
+        }
+        return settings
+    }
+}

@@ -118,7 +118,7 @@ final class ConfigBuilder {
         self.path = path
     }
 
-    static let topKeys = ["timezone", "state_dir", "retention", "audit_retention", "privacy", "control", "groups", "sources", "derive",
+    static let topKeys = ["timezone", "state_dir", "retention", "audit_retention", "privacy", "control", "metrics", "groups", "sources", "derive",
                           "rules", "receivers", "routes"]
 
     func build(_ root: Located) -> Configuration? {
@@ -160,6 +160,7 @@ final class ConfigBuilder {
                                           receivers: receivers, routes: routes)
         configuration.groups = groups
         if let v = f["audit_retention"], !r.isNull(v), let d = r.duration(v) { configuration.auditRetention = d }
+        if let m = f["metrics"], !r.isNull(m) { configuration.metricsTextfile = buildMetricsTextfile(m) }
         return configuration
     }
 

@@ -115,6 +115,7 @@ extension Daemon {
         } ?? .null
         return .object([
             ("version", .string(TidemarkVersion.current)),
+            ("state", stateJSON),
             ("pid", .int(Int(getpid()))),
             ("started_at", .string(rfc3339(startedAt))),
             ("uptime_seconds", .int(Int(now.timeIntervalSince(startedAt)))),
@@ -349,7 +350,9 @@ extension Daemon {
         let counters = metrics.snapshot
         let counterHelp = ["tidemark_drops_total": "Drops by source and status (accepted, rejected, duplicate).",
                            "tidemark_notifications_total": "Delivery attempts by receiver and outcome (delivered, retry, dead).",
-                           "tidemark_poll_failures_total": "URL polls that failed, by source."]
+                           "tidemark_poll_failures_total": "URL polls that failed, by source.",
+                           "tidemark_state_write_errors_total": "Writes to the state database that failed (disk full, read-only).",
+                           "tidemark_textfile_write_errors_total": "Writes of the metrics textfile that failed."]
         var seen = Set<String>()
         for key in counters.keys.sorted() {
             let name = String(key.prefix { $0 != "{" })

@@ -74,6 +74,10 @@ public final class Daemon: @unchecked Sendable {
     var pruneTimer: DispatchSourceTimer?
     var signalSources: [DispatchSourceSignal] = []
     var lastAcceptedDrop: [String: Date] = [:]
+    /// Set while the state database cannot be written (SPEC §17).
+    var stateFault: (error: String, since: Date)?
+    var textfileTimer: DispatchSourceTimer?
+    var textfileFailing = false
     /// Sources whose drop directory was found tampered with (shown in `status`/`sources`).
     var directoryProblems: [String: String] = [:]
     var stopping = false
@@ -144,6 +148,7 @@ public final class Daemon: @unchecked Sendable {
             flushDue()
             schedulePrune()
             startWatchdog()
+            startMetricsTextfile()
         }
         metrics.prepare(for: loaded.configuration)
         outbox.start()
@@ -156,7 +161,9 @@ public final class Daemon: @unchecked Sendable {
     func statusLine() -> String {
         let firing = engine.activeAlerts.filter { $0.phase == .firing }.count
         let counts = (try? store.outboxCounts()) ?? OutboxCounts()
-        return "\(loaded.configuration.sources.count) sources, \(firing) firing, outbox \(counts.pending + counts.retrying) queued, \(counts.dead) dead"
+        let line = "\(loaded.configuration.sources.count) sources, \(firing) firing, outbox \(counts.pending + counts.retrying) queued, \(counts.dead) dead"
+        guard let fault = stateFault else { return line }
+        return "STATE NOT WRITABLE since \(rfc3339(fault.since)): \(fault.error.prefix(120).replacingOccurrences(of: "\n", with: " ")); " + line
     }
 
     // MARK: Sources
@@ -277,6 +284,7 @@ public final class Daemon: @unchecked Sendable {
             commit.groups = groups
             commit.removedGroups = removedGroups
             try store.commit(commit)
+            stateWriteSucceeded()
             engine = nextEngine
             dispatcher = nextDispatcher
             metrics.count("drops", ["source": source.name, "status": record.status.rawValue])
@@ -300,6 +308,8 @@ public final class Daemon: @unchecked Sendable {
             // Nothing was adopted: the drop will be seen again on the next scan or restart.
             log.error("cannot record drop \(fileName) from \(source.name): \(error)")
             if let path, let watcher = watchers[source.name] { watcher.forget((path as NSString).lastPathComponent) }
+            if path == nil { pollers[source.name]?.forgetValidators() } // fetch the body again, not a 304
+            stateWriteFailed(error)
         }
     }
 
@@ -377,6 +387,7 @@ public final class Daemon: @unchecked Sendable {
             let (groups, removed) = split(Set(changed), d)
             do {
                 try store.enqueue(items, groups: groups, removedGroups: removed)
+                stateWriteSucceeded()
                 dispatcher = d
                 for n in notes {
                     log.info("notification queued", [("id", n.id), ("status", n.status), ("alerts", "\(n.alerts.count)"),
@@ -385,6 +396,7 @@ public final class Daemon: @unchecked Sendable {
                 if !items.isEmpty { outbox.kick() }
             } catch {
                 log.error("cannot queue notifications: \(error); retrying in 5s")
+                stateWriteFailed(error)
                 scheduleFlush(at: now.addingTimeInterval(5))
                 return
             }
@@ -421,6 +433,7 @@ public final class Daemon: @unchecked Sendable {
             flushDue()
         } catch {
             log.error("cannot record alert changes: \(error)")
+            stateWriteFailed(error)
         }
     }
 
@@ -585,6 +598,7 @@ public final class Daemon: @unchecked Sendable {
             engine = next
             dispatcher = Dispatcher(routes: c.routes, timeZone: Daemon.timeZone(c), groups: Array(d.groups.values))
             renderer = MessageRenderer(configuration: c)
+            startMetricsTextfile()
             outbox.update(configuration: c)
             metrics.prepare(for: c)
             lastReload = (now, true, nil)
@@ -609,6 +623,7 @@ public final class Daemon: @unchecked Sendable {
         flushTimer?.cancel()
         watchdogTimer?.cancel()
         pruneTimer?.cancel()
+        textfileTimer?.cancel()
         control.stop()
         let drained = outbox.stop(timeout: 10)
         log.info(drained ? "stopped" : "stopped; undelivered notifications resume at next start")

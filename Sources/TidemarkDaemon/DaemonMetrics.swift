@@ -40,6 +40,8 @@ public final class DaemonMetrics: Sendable {
         for source in configuration.sources {
             for status in ["accepted", "rejected", "duplicate"] { count("drops", ["source": source.name, "status": status], by: 0) }
         }
+        count("state_write_errors", by: 0)
+        if configuration.metricsTextfile != nil { count("textfile_write_errors", by: 0) }
         for receiver in configuration.receivers {
             for outcome in ["delivered", "retry", "dead"] { count("notifications", ["receiver": receiver.name, "outcome": outcome], by: 0) }
         }

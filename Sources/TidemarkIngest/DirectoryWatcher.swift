@@ -88,6 +88,11 @@ public final class DirectoryWatcher: @unchecked Sendable {
         readSource = nil
     }
 
+    /// Looks at the directory again now (a drop that could not be recorded is retried this way).
+    public func rescanSoon() {
+        queue.async { [self] in rescan() }
+    }
+
     /// Forgets a delivered file (after it was moved or deleted), so a new file of the same name is seen.
     public func forget(_ name: String) {
         queue.async { [self] in delivered[name] = nil }

@@ -48,6 +48,20 @@ public final class URLPoller: @unchecked Sendable {
         }
     }
 
+    /// Forgets the ETag and Last-Modified, so the next poll fetches the body again (after a body could not
+    /// be recorded, a 304 would otherwise lose it).
+    public func forgetValidators() {
+        queue.async { [self] in
+            etag = nil
+            lastModified = nil
+        }
+    }
+
+    /// Polls once now, on the poller's queue (while the state is being retried).
+    public func pollSoon() {
+        queue.async { [self] in onResult(pollOnce()) }
+    }
+
     public func stop() {
         queue.sync {
             timer?.cancel()

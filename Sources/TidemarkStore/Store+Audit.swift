@@ -62,3 +62,17 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// A small durable write, to learn whether the state can be written again after a fault.
+    public func probeWrite() throws {
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            try db.inTransaction(.immediate) {
+                try db.execute(sql: "UPDATE audit_retention SET cutoff = cutoff + 0.0")
+                return .commit
+            }
+        }
+    }
+}

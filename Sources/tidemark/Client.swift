@@ -120,6 +120,11 @@ struct Status: ParsableCommand {
                 out += lr["ok"]?.boolValue == true ? " (last reload ok)" : " (LAST RELOAD FAILED: \(lr["error"]?.text ?? ""))"
             }
             out += "\n"
+            if let st = r["state"], st["ok"]?.boolValue == false {
+                out += "state    NOT WRITABLE since \(st["since"]?.text ?? ""): \(st["error"]?.text ?? "") (drops wait and are retried)\n"
+            } else {
+                out += "state    ok\n"
+            }
             let a = r["alerts"]
             out += "alerts   \(a?["firing"]?.text ?? "0") firing, \(a?["pending"]?.text ?? "0") pending, \(a?["silenced"]?.text ?? "0") silenced, \(a?["acknowledged"]?.text ?? "0") acknowledged\n"
             let o = r["outbox"]

@@ -28,6 +28,8 @@ public struct Configuration: Sendable {
     public var groups: [String: PeerGroup] = [:]
     /// `audit_retention:` — how long the audit trail is kept, independent of `retention` (SPEC §17).
     public var auditRetention = TimeSpan(years: 2)
+    /// `metrics: { textfile, every }` — the Prometheus text for node_exporter's textfile collector.
+    public var metricsTextfile: MetricsTextfileSettings?
 
     public init(path: String, timezone: String?, stateDirectory: String, retention: TimeSpan,
                 privacy: PrivacySettings, control: ControlSettings, sources: [SourceConfig],
@@ -46,6 +48,15 @@ public struct Configuration: Sendable {
     }
 
     public func source(named name: String) -> SourceConfig? { sources.first { $0.name == name } }
+}
+
+public struct MetricsTextfileSettings: Sendable, Hashable {
+    public var path: String
+    public var every: TimeSpan
+    public init(path: String, every: TimeSpan = .seconds(15)) {
+        self.path = path
+        self.every = every
+    }
 }
 
 /// `privacy:` — what may leave the parser and how small counts are shown.

@@ -1,0 +1,48 @@
+import Dispatch
+import Foundation
+import TidemarkCore
+import TidemarkNotify
+
+/// Visible state faults (SPEC §17): when the state database cannot be written (disk full, read-only),
+/// `status` shows `state: {ok: false, error, since}`, `STATUS=` says so, `tidemark_state_write_errors_total`
+/// counts, and what could not be recorded is retried — drops are found again by a rescan (they were never
+/// marked seen), URL sources fetch their body again — until a write succeeds.
+extension Daemon {
+    func stateWriteFailed(_ error: any Error) {
+        metrics.count("state_write_errors")
+        guard stateFault == nil else { return }
+        stateFault = (error: "\(error)", since: Date())
+        log.error("state: cannot write to \(store.path): \(error); drops wait where they are and are retried every 5s")
+        SystemdNotify.send("STATUS=\(statusLine())")
+        scheduleStateRetry()
+    }
+
+    func stateWriteSucceeded() {
+        guard let fault = stateFault else { return }
+        stateFault = nil
+        log.info("state: writable again", [("since", rfc3339(fault.since))])
+        SystemdNotify.send("STATUS=\(statusLine())")
+        noteChange()
+    }
+
+    /// Every 5 s while the fault lasts: a probe write, and every source looked at again.
+    func scheduleStateRetry() {
+        queue.asyncAfter(deadline: .now() + .seconds(5)) { [weak self] in
+            guard let self, !self.stopping, self.stateFault != nil else { return }
+            do {
+                try self.store.probeWrite()
+                self.stateWriteSucceeded()
+            } catch {
+                self.metrics.count("state_write_errors")
+            }
+            for w in self.watchers.values { w.rescanSoon() }
+            for p in self.pollers.values { p.pollSoon() }
+            if self.stateFault != nil { self.scheduleStateRetry() }
+        }
+    }
+
+    var stateJSON: JSON {
+        guard let fault = stateFault else { return .object([("ok", .bool(true)), ("error", .null), ("since", .null)]) }
+        return .object([("ok", .bool(false)), ("error", .string(fault.error)), ("since", .string(rfc3339(fault.since)))])
+    }
+}
