@@ -81,6 +81,11 @@ extension ConfigBuilder {
                 r.sink.error(t.position, "\(t.path)[\(i)]", "invalid address \"\(address)\": expected name@domain")
                 ok = false
             }
+            for (i, address) in list.enumerated() {
+                guard let bare = mailboxAddress(address), !privacy.allowed.allowsRecipient(bare) else { continue }
+                r.sink.error(t.position, "\(t.path)[\(i)]", "recipient \(bare) is outside privacy.allowed_recipients")
+                ok = false
+            }
             to = list
         } else { ok = false }
         var username: String? = nil
@@ -138,7 +143,14 @@ extension ConfigBuilder {
         var maxAlerts = 0
         if let m = f["max_alerts"], let n = r.integer(m, range: 0...100_000) { maxAlerts = n }
         guard let url else { return nil }
-        return WebhookReceiver(url: url, format: format, hmacSecret: hmac, headers: headers, timeout: timeout,
-                               caFile: caFile, allowPlaintext: allowPlaintext, maxAlerts: maxAlerts)
+        if let host = hostOf(url.reveal()), !privacy.allowed.allowsWebhookHost(host) {
+            let at = f["url_file"] ?? f["url"]!
+            r.sink.error(at.position, at.path, "webhook host \(host) is outside privacy.allowed_webhook_hosts")
+            return nil
+        }
+        var receiver = WebhookReceiver(url: url, format: format, hmacSecret: hmac, headers: headers, timeout: timeout,
+                                       caFile: caFile, allowPlaintext: allowPlaintext, maxAlerts: maxAlerts)
+        if let file = f["url_file"], let path = r.path(file) { receiver.urlFile = path }
+        return receiver
     }
 }

@@ -173,9 +173,17 @@ final class ConfigBuilder {
 
     func buildPrivacy(_ v: Located) -> PrivacySettings {
         var p = PrivacySettings()
-        guard let f = r.fields(v, allowed: ["small_counts", "identifier_columns"]) else { return p }
+        guard let f = r.fields(v, allowed: ["small_counts", "identifier_columns", "allowed_recipients", "allowed_webhook_hosts"])
+        else { return p }
         if let s = f["small_counts"], let n = r.integer(s, range: 0...1000) { p.smallCounts = n }
         if let c = f["identifier_columns"], let cols = r.stringList(c) { p.identifierColumns = cols }
+        for (key, check) in [("allowed_recipients", AllowLists.problem(recipientPattern:)),
+                             ("allowed_webhook_hosts", AllowLists.problem(hostPattern:))] {
+            guard let node = f[key], !r.isNull(node), let patterns = r.stringList(node) else { continue }
+            let bad = patterns.compactMap(check)
+            for problem in bad { r.sink.error(node.position, node.path, problem) }
+            if key == "allowed_recipients" { p.allowed.recipients = patterns } else { p.allowed.webhookHosts = patterns }
+        }
         return p
     }
 

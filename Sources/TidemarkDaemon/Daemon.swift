@@ -130,7 +130,15 @@ public final class Daemon: @unchecked Sendable {
             throw DaemonStartError(message: "cannot read state from \(store.path): \(error)")
         }
         outbox = OutboxWorker(store: store, configuration: loaded.configuration, log: log, metrics: metrics,
-                              onChange: { [weak self] in self?.noteChange() })
+                              onChange: { [weak self] in self?.noteChange() },
+                              onRefused: { [weak self] receiver, reason in
+                                  guard let daemon = self else { return }
+                                  daemon.queue.async { daemon.deliveryRefused(receiver: receiver, reason: reason) }
+                              },
+                              onDelivered: { [weak self] receiver in
+                                  guard let daemon = self else { return }
+                                  daemon.queue.async { daemon.deliveryAllowed(receiver: receiver) }
+                              })
         control = ControlServer(path: socketPath, mode: loaded.configuration.control.mode, log: log) { [weak self] request, reply in
             guard let self else { return reply(.failure(ControlError(.internal, "shutting down"))) }
             self.handle(request, reply: reply)

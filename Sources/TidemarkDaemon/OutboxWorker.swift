@@ -18,19 +18,28 @@ public final class OutboxWorker: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let retryDelay: @Sendable (Int) -> Double
     private let onChange: @Sendable () -> Void
+    private let allowed: Mutex<AllowLists>
+    /// Told when a delivery is refused by the allow-lists (the daemon raises `delivery_refused`).
+    private let onRefused: @Sendable (_ receiver: String, _ reason: String) -> Void
+    private let onDelivered: @Sendable (_ receiver: String) -> Void
 
     /// `retryDelay` maps the attempts made so far to the wait before the next one (SPEC §7's backoff
     /// unless a test needs a faster clock).
     public init(store: Store, configuration: Configuration, log: Log, metrics: DaemonMetrics,
                 deliverer: Deliverer = Deliverer(),
                 retryDelay: @escaping @Sendable (Int) -> Double = { Backoff.delay(afterAttempts: $0) },
-                onChange: @escaping @Sendable () -> Void = {}) {
+                onChange: @escaping @Sendable () -> Void = {},
+                onRefused: @escaping @Sendable (String, String) -> Void = { _, _ in },
+                onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
         self.store = store
         self.log = log
         self.metrics = metrics
         self.deliverer = deliverer
         self.retryDelay = retryDelay
         self.onChange = onChange
+        self.onRefused = onRefused
+        self.onDelivered = onDelivered
+        allowed = Mutex(configuration.privacy.allowed)
         receivers = Mutex(Dictionary(uniqueKeysWithValues: configuration.receivers.map { ($0.name, $0) }))
     }
 
@@ -53,6 +62,7 @@ public final class OutboxWorker: @unchecked Sendable {
 
     public func update(configuration: Configuration) {
         receivers.withLock { $0 = Dictionary(uniqueKeysWithValues: configuration.receivers.map { ($0.name, $0) }) }
+        allowed.withLock { $0 = configuration.privacy.allowed }
     }
 
     /// Delivers whatever is due now (new rows were queued).
@@ -113,7 +123,8 @@ public final class OutboxWorker: @unchecked Sendable {
             return item
         }
         let started = DispatchTime.now().uptimeNanoseconds
-        let outcome = deliverer.deliver(item.payload, notificationID: item.notificationID, to: receiver, now: now)
+        let outcome = deliverer.deliver(item.payload, notificationID: item.notificationID, to: receiver, now: now,
+                                        allowed: allowed.withLock { $0 })
         metrics.observe("delivery_duration", ["receiver": item.receiver],
                         seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         switch outcome {
@@ -122,6 +133,7 @@ public final class OutboxWorker: @unchecked Sendable {
             item.lastError = nil
             metrics.count("notifications", ["receiver": item.receiver, "outcome": "delivered"])
             log.info("notification delivered", [("id", item.id), ("receiver", item.receiver), ("detail", detail)])
+            onDelivered(item.receiver)
         case .retry(let error, let after):
             item.lastError = error
             if now.timeIntervalSince(item.createdAt) >= receiver.giveUpAfter.seconds {
@@ -141,13 +153,14 @@ public final class OutboxWorker: @unchecked Sendable {
             item.lastError = error
             metrics.count("notifications", ["receiver": item.receiver, "outcome": "dead"])
             log.error("outbox: delivery failed permanently", [("id", item.id), ("receiver", item.receiver), ("error", error)])
+            if error.hasPrefix("refused:") { onRefused(item.receiver, error) }
         }
         return item
     }
 
     /// One synchronous attempt for `test-notify`, outside the outbox.
     public func testDelivery(_ payload: [UInt8], notificationID: String, receiver: ReceiverConfig) -> DeliveryOutcome {
-        queue.sync { deliverer.deliver(payload, notificationID: notificationID, to: receiver, now: Date()) }
+        queue.sync { deliverer.deliver(payload, notificationID: notificationID, to: receiver, now: Date(), allowed: allowed.withLock { $0 }) }
     }
 
     private func schedule(at date: Date) {

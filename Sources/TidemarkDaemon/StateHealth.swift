@@ -46,3 +46,21 @@ extension Daemon {
         return .object([("ok", .bool(false)), ("error", .string(fault.error)), ("since", .string(rfc3339(fault.since)))])
     }
 }
+
+/// Deliveries refused by the allow-lists raise `delivery_refused`; a later success resolves it.
+extension Daemon {
+    func deliveryRefused(receiver: String, reason: String) {
+        var next = engine
+        let changes = next.deliveryRefused(receiver: receiver, reason: reason, now: Date())
+        if !changes.transitions.isEmpty { applyAlertChanges(changes, engine: next) }
+    }
+
+    func deliveryAllowed(receiver: String) {
+        guard engine.alerts[BuiltinRule.deliveryRefused]?.isEmpty == false else { return } // the usual case, at once
+        let id = Alert.id(rule: BuiltinRule.deliveryRefused, labels: Labels(["receiver": receiver]))
+        guard engine.alert(id: id) != nil else { return }
+        var next = engine
+        let changes = next.deliveryAllowedAgain(receiver: receiver, now: Date())
+        applyAlertChanges(changes, engine: next)
+    }
+}

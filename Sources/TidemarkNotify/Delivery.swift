@@ -29,11 +29,28 @@ public final class Deliverer {
         self.consoleOutput = consoleOutput
     }
 
-    /// Sends the outbox payload to the receiver as configured now.
-    public func deliver(_ payload: [UInt8], notificationID: String, to receiver: ReceiverConfig, now: Date) -> DeliveryOutcome {
+    /// Sends the outbox payload to the receiver as configured now, after checking it against the
+    /// allow-lists once more (a `url_file` is read again: a changed file cannot leak data).
+    public func deliver(_ payload: [UInt8], notificationID: String, to receiver: ReceiverConfig, now: Date,
+                        allowed: AllowLists = AllowLists()) -> DeliveryOutcome {
         switch receiver.kind {
-        case .webhook(let w): return postWebhook(payload, notificationID: notificationID, webhook: w, now: now)
-        case .email(let e): return sendMail(payload, email: e)
+        case .webhook(var w):
+            if let file = w.urlFile {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    return .retry(error: "cannot read url_file \(file)", after: nil)
+                }
+                w.url = Secret(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            let host = URLComponents(string: w.url.reveal())?.host ?? ""
+            guard allowed.allowsWebhookHost(host) else {
+                return .failed(error: "refused: webhook host \(host.isEmpty ? "(none)" : host) is outside privacy.allowed_webhook_hosts (was url_file changed?); nothing was sent")
+            }
+            return postWebhook(payload, notificationID: notificationID, webhook: w, now: now)
+        case .email(let e):
+            if let outside = e.to.compactMap(EmailAddress.bare).first(where: { !allowed.allowsRecipient($0) }) {
+                return .failed(error: "refused: recipient \(outside) is outside privacy.allowed_recipients; nothing was sent")
+            }
+            return sendMail(payload, email: e)
         case .console:
             let line = String(decoding: payload, as: UTF8.self).map { $0 == "\n" || $0 == "\r" ? " " : $0 }
             consoleOutput(String(line))

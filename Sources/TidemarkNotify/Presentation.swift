@@ -67,6 +67,7 @@ public struct Presentation: Sendable {
         case BuiltinRule.sourceStale: "days since the last accepted drop from \(alert.source)"
         case BuiltinRule.dropRejected: "errors in the rejected drop"
         case BuiltinRule.directoryUnsafe: "the layout of the drop directory of \(alert.source)"
+        case BuiltinRule.deliveryRefused: "the receiver's address against privacy.allowed_recipients / allowed_webhook_hosts"
         default: rule(alert)?.expr ?? alert.rule
         }
     }
@@ -90,6 +91,10 @@ public struct Presentation: Sendable {
                                             : "No new drop from \(alert.source) since \(alert.asOf) (\(alert.threshold))"
         case BuiltinRule.test:
             return "TEST — a test notification from tidemark on \(hostName), sent with `tidemark test-notify`. No action is needed."
+        case BuiltinRule.deliveryRefused:
+            let receiver = alert.seriesLabels["receiver"] ?? "?"
+            if alert.phase == .resolved { return "Notifications to \(receiver) are being delivered again" }
+            return "A notification to \(receiver) was not sent: \(alert.threshold)"
         case BuiltinRule.directoryUnsafe:
             if alert.phase == .resolved { return "The drop directory of \(alert.source) is safe again: drops are being moved" }
             return "Drops from \(alert.source) are left in place: \(alert.threshold)"

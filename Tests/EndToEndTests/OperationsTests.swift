@@ -69,3 +69,61 @@ import TidemarkCore
         #expect(daemon.stop() == 0)
     }
 }
+
+/// `privacy.allowed_recipients` / `allowed_webhook_hosts` (SPEC §17): refused by `check`, and re-checked
+/// at delivery, so a `url_file` edited after the config was loaded cannot leak figures.
+@Suite(.serialized) struct AllowListTests {
+    @Test func checkRefusesReceiversOutsideTheLists() throws {
+        let dir = TemporaryDirectory()
+        let config = dir.write("t.yml", """
+            privacy:
+              allowed_recipients: ["*@council.gov.uk"]
+              allowed_webhook_hosts: ["*.webhook.office.com", "127.0.0.1"]
+            sources: [{ name: s, directory: /tmp, values: [v] }]
+            rules: [{ name: r, expr: v, warn: "> 1" }]
+            receivers:
+              - name: mail
+                email: { url: "smtp://127.0.0.1:25", starttls: "off", from: "t@council.gov.uk", to: [head@council.gov.uk, leak@gmail.com] }
+              - name: hook
+                webhook: { url: "https://hooks.example.com/x" }
+              - name: ok
+                webhook: { url: "https://abc.webhook.office.com/x" }
+            routes: [{ receivers: [mail, hook, ok] }]
+            """)
+        let run = try runTidemark(["check", "--config", config])
+        #expect(run.status == 1)
+        #expect(run.output.contains("recipient leak@gmail.com is outside privacy.allowed_recipients"))
+        #expect(run.output.contains("webhook host hooks.example.com is outside privacy.allowed_webhook_hosts"))
+        #expect(!run.output.contains("head@council.gov.uk is outside") && !run.output.contains("abc.webhook.office.com is outside"))
+        let bad = dir.write("b.yml", "privacy: { allowed_recipients: [\"nobody\"], allowed_webhook_hosts: [\"bad host/\"] }\n")
+        let badRun = try runTidemark(["check", "--config", bad])
+        #expect(badRun.output.contains(#"invalid recipient pattern "nobody""#) && badRun.output.contains(#"invalid host pattern "bad host/""#))
+    }
+
+    @Test func aURLFileEditedAfterLoadingIsRefusedAtSendTime() throws {
+        let inbox = TemporaryDirectory()
+        let receiver = try PythonFixture("receiver_server.py", [inbox.path])
+        let d = try RunningDaemon(config: """
+            state_dir: state
+            control: { socket: control.sock }
+            privacy: { allowed_webhook_hosts: ["127.0.0.1"] }
+            \(RunningDaemon.caseloadSourceAndRule)
+            receivers:
+              - name: ops
+                webhook: { url_file: hook_url }
+            routes: [{ receivers: [ops], group_wait: 0s, group_interval: 1s }]
+            """, start: false)
+        d.dir.write("hook_url", "http://127.0.0.1:\(receiver.port)/ok\n")
+        try d.launch()
+        // Edited between loading and delivery, to a host the list does not allow (still loopback here).
+        d.dir.write("hook_url", "http://localhost:\(receiver.port)/ok\n")
+        d.drop("caseloads-2025-03-24.csv", rows: [("North", "W1"), ("North", "W1"), ("North", "W1")])
+        #expect(eventually(15) {
+            (try? d.request("alerts"))?.arrayValue?.contains { $0["rule"]?.stringValue == "delivery_refused" } == true
+        }, "\(d.log)")
+        #expect(receivedPosts(inbox.path).isEmpty, "nothing was sent to the changed URL")
+        #expect(try d.request("status")["outbox"]?["dead"]?.numberValue ?? 0 >= 1)
+        let alert = try #require(try d.request("alerts").arrayValue?.first { $0["rule"]?.stringValue == "delivery_refused" })
+        #expect(alert["summary"]?.stringValue?.contains("webhook host localhost is outside privacy.allowed_webhook_hosts") == true)
+    }
+}

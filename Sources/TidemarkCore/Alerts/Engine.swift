@@ -6,7 +6,9 @@ public enum BuiltinRule {
     public static let dropRejected = "drop_rejected"
     /// A link or file planted where `processed/` or `rejected/` should be (SPEC §11, issue #20).
     public static let directoryUnsafe = "drop_directory_unsafe"
-    public static let all: Set<String> = [sourceStale, dropRejected, directoryUnsafe]
+    /// A delivery refused by `privacy.allowed_*` (SPEC §17), labels: `receiver`.
+    public static let deliveryRefused = "delivery_refused"
+    public static let all: Set<String> = [sourceStale, dropRejected, directoryUnsafe, deliveryRefused]
     /// The rule name of the message `tidemark test-notify` sends (never an active alert).
     public static let test = "tidemark_test"
 }

@@ -80,6 +80,9 @@ public struct PrivacySettings: Sendable, Hashable {
         "individual_adopter_identifier",
     ]
 
+    /// Where notifications may go (SPEC §17).
+    public var allowed = AllowLists()
+
     public init(smallCounts: Int = 6, identifierColumns: [String] = PrivacySettings.defaultIdentifierColumns) {
         self.smallCounts = smallCounts
         self.identifierColumns = identifierColumns

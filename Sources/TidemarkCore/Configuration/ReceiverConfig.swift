@@ -79,6 +79,9 @@ public struct WebhookReceiver: Sendable, Hashable {
     public var allowPlaintext: Bool
     /// Most alerts in one payload; the rest are counted in `truncatedAlerts`. 0 = no limit.
     public var maxAlerts: Int
+    /// The `url_file`, when the URL came from one: delivery reads it again, so a changed file is
+    /// checked against `privacy.allowed_webhook_hosts` before anything is sent.
+    public var urlFile: String?
 
     public init(url: Secret, format: WebhookFormat = .alertmanager, hmacSecret: Secret? = nil, headers: [HeaderField] = [],
                 timeout: TimeSpan = .seconds(10), caFile: String? = nil, allowPlaintext: Bool = false, maxAlerts: Int = 0) {
