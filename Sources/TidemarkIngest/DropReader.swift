@@ -60,6 +60,14 @@ public struct DropReader: Sendable {
     public func read(path: String, expecting identity: DropFileIdentity? = nil) -> ParsedDrop {
         let fileName = (path as NSString).lastPathComponent
         let follow = source.location.followsSymlinks
+        if identity != nil, !follow {
+            // The directory itself swapped for a link (to somewhere else) since the file settled.
+            var st = stat()
+            let directory = (path as NSString).deletingLastPathComponent
+            guard lstat(directory, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+                return refusal(fileName, "the source directory \(escapedPath(directory)) is no longer a real directory (a link?)")
+            }
+        }
         // O_NONBLOCK: a FIFO planted under a drop's name must not hang the daemon in open().
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (identity != nil && !follow ? O_NOFOLLOW : 0))
         guard fd >= 0 else {

@@ -48,6 +48,21 @@ import TidemarkCore
         #expect(FileManager.default.fileExists(atPath: drop))
     }
 
+    @Test func aSourceDirectorySwappedForALinkIsNotReadThrough() throws {
+        let parent = TemporaryDirectory(), elsewhere = TemporaryDirectory()
+        let drops = parent.makeDirectory("drops")
+        let path = parent.write("drops/d.csv", "team\nNorth\n")
+        let settled = identity(path)
+        // Swapped: the directory moved away, a link to a directory holding a file of the same name put in its place.
+        rename(drops, parent.path + "/old")
+        let secret = elsewhere.write("d.csv", "team\nSECRET\n")
+        _ = secret
+        symlink(elsewhere.path, drops)
+        let parsed = DropReader(source: caseloads, privacy: PrivacySettings()).read(path: drops + "/d.csv", expecting: settled)
+        #expect(parsed.notRead?.contains("is no longer a real directory") == true)
+        #expect(parsed.observations.isEmpty && parsed.sha256.isEmpty)
+    }
+
     @Test func movesNeverOverwriteAndStayInside() throws {
         let dir = TemporaryDirectory()
         for n in 1...3 {
