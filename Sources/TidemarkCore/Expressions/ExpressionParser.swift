@@ -2,7 +2,7 @@ import Foundation
 
 // MARK: - Lexer and parser
 
-private enum Token: Equatable {
+enum Token: Equatable {
     case number(Double)
     case identifier(String)
     case string(String)
@@ -14,11 +14,11 @@ private enum Token: Equatable {
 /// Recursive descent, PromQL's precedence from loosest: `or` < `and`/`unless` < comparisons < `+ -` <
 /// `* /` < unary < primary (with a postfix `offset`).
 struct ExpressionParser {
-    private let chars: [Character]
-    private let groups: [String: PeerGroup]
-    private var index = 0
-    private var token: Token = .end
-    private var tokenColumn = 1
+    let chars: [Character]
+    let groups: [String: PeerGroup]
+    var index = 0
+    var token: Token = .end
+    var tokenColumn = 1
 
     init(_ text: String, groups: [String: PeerGroup] = [:]) {
         chars = Array(text)
@@ -33,11 +33,11 @@ struct ExpressionParser {
         return e
     }
 
-    private func unexpected(_ expected: String) -> ExpressionError {
+    func unexpected(_ expected: String) -> ExpressionError {
         ExpressionError(column: tokenColumn, message: "expected \(expected), found \(describe(token))")
     }
 
-    private func describe(_ t: Token) -> String {
+    func describe(_ t: Token) -> String {
         switch t {
         case .number(let n): return "number \(formatNumber(n))"
         case .identifier(let s): return "\"\(s)\""
@@ -50,7 +50,7 @@ struct ExpressionParser {
 
     // MARK: lexing
 
-    private mutating func advance() throws(ExpressionError) {
+    mutating func advance() throws(ExpressionError) {
         while index < chars.count, chars[index].isWhitespace { index += 1 }
         tokenColumn = index + 1
         guard index < chars.count else { token = .end; return }
@@ -113,14 +113,14 @@ struct ExpressionParser {
         throw ExpressionError(column: index + 1, message: "unexpected character '\(c)'")
     }
 
-    private mutating func expect(_ symbol: String) throws(ExpressionError) {
+    mutating func expect(_ symbol: String) throws(ExpressionError) {
         guard token == .symbol(symbol) else { throw unexpected("'\(symbol)'") }
         try advance()
     }
 
     // MARK: grammar
 
-    private mutating func parseOr() throws(ExpressionError) -> MetricExpression {
+    mutating func parseOr() throws(ExpressionError) -> MetricExpression {
         var left = try parseAndUnless()
         while token == .identifier("or") {
             try advance()
@@ -130,7 +130,7 @@ struct ExpressionParser {
         return left
     }
 
-    private mutating func parseAndUnless() throws(ExpressionError) -> MetricExpression {
+    mutating func parseAndUnless() throws(ExpressionError) -> MetricExpression {
         var left = try parseComparison()
         while case .identifier(let word) = token, word == "and" || word == "unless" {
             try advance()
@@ -140,7 +140,7 @@ struct ExpressionParser {
         return left
     }
 
-    private mutating func parseComparison() throws(ExpressionError) -> MetricExpression {
+    mutating func parseComparison() throws(ExpressionError) -> MetricExpression {
         let left = try parseAdditive()
         if case .symbol(let s) = token, let op = ComparisonOperator(rawValue: s) {
             try advance()
@@ -154,7 +154,7 @@ struct ExpressionParser {
         return left
     }
 
-    private mutating func parseAdditive() throws(ExpressionError) -> MetricExpression {
+    mutating func parseAdditive() throws(ExpressionError) -> MetricExpression {
         var left = try parseMultiplicative()
         while case .symbol(let s) = token, s == "+" || s == "-" {
             try advance()
@@ -164,7 +164,7 @@ struct ExpressionParser {
         return left
     }
 
-    private mutating func parseMultiplicative() throws(ExpressionError) -> MetricExpression {
+    mutating func parseMultiplicative() throws(ExpressionError) -> MetricExpression {
         var left = try parseUnary()
         while case .symbol(let s) = token, s == "*" || s == "/" {
             try advance()
@@ -175,7 +175,7 @@ struct ExpressionParser {
     }
 
     /// `on (L)` / `ignoring (L)`, then `group_left (L)` / `group_right (L)`, after a binary operator.
-    private mutating func parseMatching(allowGroup: Bool) throws(ExpressionError) -> VectorMatching {
+    mutating func parseMatching(allowGroup: Bool) throws(ExpressionError) -> VectorMatching {
         var matching = VectorMatching.identical
         guard case .identifier(let word) = token, word == "on" || word == "ignoring" else {
             if case .identifier(let w) = token, w == "group_left" || w == "group_right" {
@@ -197,7 +197,7 @@ struct ExpressionParser {
         return matching
     }
 
-    private mutating func parseLabelList() throws(ExpressionError) -> [String] {
+    mutating func parseLabelList() throws(ExpressionError) -> [String] {
         try expect("(")
         var labels: [String] = []
         while case .identifier(let l) = token {
@@ -210,7 +210,7 @@ struct ExpressionParser {
     }
 
     /// `offset 1y` after a selector or a range.
-    private mutating func parseOffset() throws(ExpressionError) -> TimeSpan? {
+    mutating func parseOffset() throws(ExpressionError) -> TimeSpan? {
         guard token == .identifier("offset") else { return nil }
         try advance()
         guard case .duration(let d) = token else { throw unexpected("a duration such as 1y") }
@@ -218,7 +218,7 @@ struct ExpressionParser {
         return d
     }
 
-    private mutating func parseUnary() throws(ExpressionError) -> MetricExpression {
+    mutating func parseUnary() throws(ExpressionError) -> MetricExpression {
         if token == .symbol("-") {
             try advance()
             let inner = try parseUnary()
@@ -232,7 +232,7 @@ struct ExpressionParser {
         return try parsePrimary()
     }
 
-    private mutating func parsePrimary() throws(ExpressionError) -> MetricExpression {
+    mutating func parsePrimary() throws(ExpressionError) -> MetricExpression {
         switch token {
         case .number(let n):
             try advance()
@@ -268,16 +268,16 @@ struct ExpressionParser {
         }
     }
 
-    private var isGroupingKeyword: Bool { token == .identifier("by") || token == .identifier("without") }
+    var isGroupingKeyword: Bool { token == .identifier("by") || token == .identifier("without") }
 
-    private mutating func parseGrouping() throws(ExpressionError) -> MetricExpression.Grouping {
+    mutating func parseGrouping() throws(ExpressionError) -> MetricExpression.Grouping {
         guard case .identifier(let keyword) = token, keyword == "by" || keyword == "without" else { return .all }
         try advance()
         let labels = try parseLabelList()
         return keyword == "by" ? .by(labels) : .without(labels)
     }
 
-    private mutating func parseAggregation(_ agg: MetricExpression.AggregateFunction) throws(ExpressionError) -> MetricExpression {
+    mutating func parseAggregation(_ agg: MetricExpression.AggregateFunction) throws(ExpressionError) -> MetricExpression {
         var grouping = try parseGrouping()
         try expect("(")
         var parameter: Double? = nil
@@ -292,7 +292,7 @@ struct ExpressionParser {
     }
 
     /// φ of a quantile: a number from 0 to 1 (checked here, so `check` reports it, not 3 a.m.).
-    private mutating func parseFraction(_ function: String) throws(ExpressionError) -> Double {
+    mutating func parseFraction(_ function: String) throws(ExpressionError) -> Double {
         let column = tokenColumn
         guard case .number(let phi) = token else { throw unexpected("φ, a number from 0 to 1, as in \(function)(0.75, …)") }
         try advance()
@@ -302,53 +302,7 @@ struct ExpressionParser {
         return phi
     }
 
-    private mutating func parseTimeFunction(_ fn: MetricExpression.TimeFunction, column: Int) throws(ExpressionError) -> MetricExpression {
-        try expect("(")
-        var parameters: [Double] = []
-        if fn == .quantile_over_time {
-            parameters.append(try parseFraction(fn.rawValue))
-            try expect(",")
-        }
-        guard case .identifier(let metric) = token else { throw unexpected("a metric name") }
-        try advance()
-        var matchers: [LabelMatcher] = []
-        if token == .symbol("{") { matchers = try parseMatchers() }
-        var range: TimeSpan? = nil
-        if token == .symbol("[") {
-            try advance()
-            guard case .duration(let d) = token else { throw unexpected("a duration such as 28d") }
-            range = d
-            try advance()
-            try expect("]")
-        }
-        let offset = try parseOffset()
-        if fn.needsRange, range == nil {
-            throw ExpressionError(column: column, message: "\(fn.rawValue) needs a range, e.g. \(fn.rawValue)(\(metric)[28d])")
-        }
-        if !fn.needsRange, range != nil {
-            throw ExpressionError(column: column, message: "prev takes no range: prev(\(metric))")
-        }
-        if fn == .spc {
-            // spc(m[R], SHIFT, TREND): the run and trend lengths, since published SPC tools differ.
-            parameters = [7, 6]
-            if token == .symbol(",") {
-                for k in 0..<2 {
-                    try expect(",")
-                    let at = tokenColumn
-                    guard case .number(let n) = token, n >= 2, n <= 50, n == n.rounded() else {
-                        throw ExpressionError(column: at, message: "spc's \(k == 0 ? "run" : "trend") length must be a whole number from 2 to 50")
-                    }
-                    parameters[k] = n
-                    try advance()
-                    if k == 0, token != .symbol(",") { break }
-                }
-            }
-        }
-        try expect(")")
-        return .timeFunction(fn, Selector(metric: metric, matchers: matchers, offset: offset), range: range, parameters: parameters)
-    }
-
-    private mutating func parseMatchers() throws(ExpressionError) -> [LabelMatcher] {
+    mutating func parseMatchers() throws(ExpressionError) -> [LabelMatcher] {
         try expect("{")
         var matchers: [LabelMatcher] = []
         while case .identifier(let label) = token {
@@ -377,26 +331,5 @@ struct ExpressionParser {
         }
         try expect("}")
         return matchers
-    }
-
-    /// `label=group("NAME")` or `!=group(…)`: the peer group's members, resolved now.
-    private mutating func parseGroupMatcher(label: String, kind: LabelMatcher.Kind) throws(ExpressionError) -> LabelMatcher {
-        let column = tokenColumn
-        try advance()
-        try expect("(")
-        guard case .string(let name) = token else { throw unexpected("a quoted group name") }
-        try advance()
-        try expect(")")
-        guard kind == .equal || kind == .notEqual else {
-            throw ExpressionError(column: column, message: "a group is matched with = or !=, not \(kind.rawValue)")
-        }
-        guard let group = groups[name] else {
-            let known = groups.keys.sorted()
-            throw ExpressionError(column: column, message: "unknown group \"\(name)\"" + (known.isEmpty ? " (no groups: are defined)" : " (groups: \(known.joined(separator: ", ")))"))
-        }
-        guard group.label == label else {
-            throw ExpressionError(column: column, message: "group \"\(name)\" lists values of \(group.label), not \(label)")
-        }
-        return LabelMatcher(label: label, kind: kind, value: name, members: group.members)
     }
 }
