@@ -1,7 +1,10 @@
 import Foundation
 
 /// The repository root, from this file's location (Tests/TidemarkTestSupport/TestSupport.swift).
+/// Every test reaches it first, so it also turns SIGPIPE off for the test process: a child or a daemon
+/// that closes its end early must fail an expectation, never kill the whole run (CI saw signal 13).
 public let repositoryRoot: String = {
+    signal(SIGPIPE, SIG_IGN)
     var url = URL(fileURLWithPath: #filePath)
     for _ in 0..<3 { url.deleteLastPathComponent() }
     return url.path
@@ -12,6 +15,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
     public let path: String
 
     public init() {
+        _ = repositoryRoot // SIGPIPE off before any child or socket is used
         var template = Array((NSTemporaryDirectory() + "tidemark-test-XXXXXX").utf8CString)
         let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(result != nil, "mkdtemp failed")
