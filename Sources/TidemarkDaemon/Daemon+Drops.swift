@@ -1,0 +1,212 @@
+@preconcurrency import Glibc
+import Dispatch
+import Foundation
+import Synchronization
+import TidemarkConfig
+import TidemarkCore
+import TidemarkCrypto
+import TidemarkIngest
+import TidemarkNotify
+import TidemarkStore
+
+/// The drop pipeline: sources started and stopped, files and URL bodies read, each drop recorded in
+/// one durable transaction, then the file's disposition.
+extension Daemon {
+    // MARK: Sources
+
+    func startSources() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        for source in loaded.configuration.sources {
+            switch source.location {
+            case .directory(let d):
+                let watcher = DirectoryWatcher(directory: d, queue: queue, onReady: { [weak self] path, identity in
+                    self?.processFile(source: source.name, path: path, identity: identity)
+                }, onProblem: { [weak self] problem in
+                    self?.log.warning("source \(source.name): \(problem)")
+                })
+                watchers[source.name] = watcher
+                watcher.start()
+            case .url(let u):
+                let poller = URLPoller(source: u, maxBytes: source.maxBytes, label: source.name) { [weak self] result in
+                    guard let self else { return }
+                    self.queue.async { self.handlePoll(source: source.name, result: result) }
+                }
+                pollers[source.name] = poller
+                poller.start()
+            }
+        }
+    }
+
+    func stopSources() {
+        for w in watchers.values { w.stopOnQueue() }
+        for p in pollers.values { p.stop() }
+        watchers = [:]
+        pollers = [:]
+    }
+
+    func handlePoll(source name: String, result: URLPollResult) {
+        guard !stopping, let source = loaded.configuration.source(named: name) else { return }
+        switch result {
+        case .notModified:
+            log.debug("source \(name): not modified")
+        case .failed(let reason):
+            metrics.count("poll_failures", ["source": name])
+            log.warning("source \(name): poll failed: \(reason)")
+        case .body(let bytes, let fetchedAt, let from):
+            log.debug("source \(name): fetched \(bytes.count) bytes from \(escapedText(from, limit: 512))")
+            guard case .url(let u) = source.location else { return }
+            let fileName = (URL(string: u.url)?.lastPathComponent).flatMap { $0.isEmpty || $0 == "/" ? nil : $0 } ?? name
+            let parsed = DropReader(source: source, privacy: loaded.configuration.privacy)
+                .read(bytes: bytes, fileName: fileName, modified: fetchedAt)
+            ingest(parsed, source: source, path: nil)
+        }
+    }
+
+    func processFile(source name: String, path: String, identity: DropFileIdentity) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard !stopping, let source = loaded.configuration.source(named: name) else { return }
+        let parsed = DropReader(source: source, privacy: loaded.configuration.privacy).read(path: path, expecting: identity)
+        if let reason = parsed.notRead {
+            // Not a drop: nothing of it was read, so nothing is recorded or quoted; the name is escaped.
+            log.warning("file \(escapedPath(path)) \(reason)", [("source", name)])
+            return
+        }
+        ingest(parsed, source: source, path: path)
+    }
+
+    /// The drop pipeline: duplicate check, evaluation, one durable transaction, then the file's
+    /// disposition and any notifications that fell due.
+    func ingest(_ parsed: ParsedDrop, source: SourceConfig, path: String?) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        defer {
+            lastDrops[source.name] = nil
+            noteChange()
+        }
+        let now = Date()
+        let fileName = parsed.fileName
+        do {
+            if parsed.accepted, try store.isDuplicate(source: source.name, sha256: parsed.sha256) {
+                try store.recordDrop(DropRecord(source: source.name, file: fileName, sha256: parsed.sha256, receivedAt: now,
+                                                status: .duplicate, asOf: parsed.asOfDates.last?.description,
+                                                observations: parsed.observations.count, errors: []))
+                metrics.count("drops", ["source": source.name, "status": "duplicate"])
+                log.info("drop duplicate", [("source", source.name), ("file", fileName), ("sha256", String(parsed.sha256.prefix(12)))])
+                dispose(path, source: source, accepted: true)
+                return
+            }
+            var nextEngine = engine
+            var nextDispatcher = dispatcher
+            let evaluation: DropEvaluation
+            var record = DropRecord(source: source.name, file: fileName, sha256: parsed.sha256, receivedAt: now,
+                                    status: parsed.accepted ? .accepted : .rejected, asOf: parsed.asOfDates.last?.description,
+                                    observations: parsed.accepted ? parsed.observations.count : 0, errors: parsed.errorLines)
+            if parsed.accepted {
+                let started = DispatchTime.now().uptimeNanoseconds
+                var e = nextEngine.accept(source: source.name, file: fileName, sha256: parsed.sha256,
+                                          observations: parsed.points, now: now)
+                record.revised = e.revisedCount
+                record.withdrawn = e.withdrawnCount
+                metrics.observe("evaluation_duration", seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+                let stale = nextEngine.checkStaleness(source: source, lastDropAt: now, startedAt: startedAt, now: now)
+                e.transitions += stale.transitions
+                e.upserted += stale.upserted
+                e.removed += stale.removed
+                evaluation = e
+            } else {
+                record.asOf = nil
+                evaluation = nextEngine.reject(source: source.name, file: fileName, errorCount: parsed.problemCount, now: now)
+            }
+            let (groups, removedGroups) = route(evaluation, engine: nextEngine, dispatcher: &nextDispatcher, now: now)
+            var commit = DropCommit(drop: record)
+            if parsed.accepted {
+                commit.observations = parsed.points
+                commit.revisedFrom = Dictionary(evaluation.revisions.map { ($0.index, $0.from) }, uniquingKeysWith: { a, _ in a })
+                commit.derived = evaluation.derived
+            }
+            commit.upsertedAlerts = evaluation.upserted
+            commit.removedAlerts = evaluation.removed
+            commit.transitions = evaluation.transitions
+            commit.endedAcknowledgements = evaluation.endedAcknowledgements
+            commit.groups = groups
+            commit.removedGroups = removedGroups
+            try store.commit(commit)
+            stateWriteSucceeded()
+            engine = nextEngine
+            dispatcher = nextDispatcher
+            metrics.count("drops", ["source": source.name, "status": record.status.rawValue])
+            if parsed.accepted {
+                lastAcceptedDrop[source.name] = now
+                scheduleStaleCheck(source)
+                log.info("drop accepted", [("source", source.name), ("file", fileName), ("sha256", String(parsed.sha256.prefix(12))),
+                                           ("observations", "\(parsed.observations.count)"), ("markers", "\(parsed.markers.count)"),
+                                           ("revised", "\(evaluation.revisedCount)"), ("withdrawn", "\(evaluation.withdrawnCount)"),
+                                           ("derived", "\(evaluation.derived.count)"),
+                                           ("transitions", "\(evaluation.transitions.count)")])
+                for w in parsed.warnings { log.warning("drop \(fileName): \(w)", [("source", source.name)]) }
+            } else {
+                log.warning("drop rejected", [("source", source.name), ("file", fileName), ("problems", "\(parsed.problemCount)")])
+                for line in parsed.errorLines { log.warning("  \(line)", [("source", source.name)]) }
+            }
+            for t in evaluation.transitions { logTransition(t) }
+            dispose(path, source: source, accepted: parsed.accepted)
+            flushDue()
+        } catch {
+            // Nothing was adopted: the drop will be seen again on the next scan or restart.
+            log.error("cannot record drop \(fileName) from \(source.name): \(error)")
+            if let path, let watcher = watchers[source.name] { watcher.forget((path as NSString).lastPathComponent) }
+            if path == nil { pollers[source.name]?.forgetValidators() } // fetch the body again, not a 304
+            stateWriteFailed(error)
+        }
+    }
+
+    func logTransition(_ t: AlertTransition) {
+        let a = t.alert
+        let kind: String
+        switch t {
+        case .pending: kind = "pending"
+        case .fired: kind = "firing"
+        case .levelChanged(_, let from): kind = "level \(from.rawValue) -> \(a.level.rawValue)"
+        case .resolved: kind = "resolved"
+        case .cancelled: kind = "cancelled"
+        }
+        log.info("alert \(kind)", [("rule", a.rule), ("id", a.id), ("labels", Labels(a.seriesLabels).description),
+                                   ("severity", a.level.rawValue), ("threshold", a.threshold)])
+    }
+
+    func dispose(_ path: String?, source: SourceConfig, accepted: Bool) {
+        guard let path, case .directory(let d) = source.location else { return }
+        do {
+            if try DropFileDisposition.apply(d.after, path: path, accepted: accepted) != nil || d.after != .keep {
+                watchers[source.name]?.forget((path as NSString).lastPathComponent)
+            }
+            if d.after != .keep, directoryProblems.removeValue(forKey: source.name) != nil {
+                var next = engine
+                let changes = next.directorySafe(source: source.name, now: Date())
+                applyAlertChanges(changes, engine: next)
+            }
+        } catch let e as DropFileDisposition.DispositionError where e.unsafe {
+            // Tampering: the drop stays where it is (it is not read again unless it changes), the source
+            // shows the problem in `status`, and a built-in alert names the path.
+            log.error("source \(source.name): \(e.message)")
+            directoryProblems[source.name] = e.message
+            var next = engine
+            let changes = next.directoryUnsafe(source: source.name, problem: e.message, now: Date())
+            applyAlertChanges(changes, engine: next)
+        } catch {
+            log.warning("source \(source.name): \(error)")
+        }
+    }
+
+    /// Feeds transitions to the dispatcher and returns the groups to store.
+    func route(_ e: DropEvaluation, engine: Engine, dispatcher d: inout Dispatcher, now: Date) -> ([NotificationGroup], [String]) {
+        var changed = Set<String>()
+        for t in e.transitions { changed.formUnion(d.add(t, labels: engine.labels(of: t.alert), now: now)) }
+        let transitioned = Set(e.transitions.map(\.alert.id))
+        for a in e.upserted where !transitioned.contains(a.id) { d.refresh(a, labels: engine.labels(of: a)) }
+        return split(changed, d)
+    }
+
+    func split(_ keys: Set<String>, _ d: Dispatcher) -> ([NotificationGroup], [String]) {
+        (keys.compactMap { d.groups[$0] }, keys.filter { d.groups[$0] == nil })
+    }
+}

@@ -1,0 +1,189 @@
+@preconcurrency import Glibc
+import Dispatch
+import Foundation
+import Synchronization
+import TidemarkConfig
+import TidemarkCore
+import TidemarkCrypto
+import TidemarkIngest
+import TidemarkNotify
+import TidemarkStore
+
+/// What the daemon does on timers: notification groups falling due, staleness deadlines, silences
+/// ending, retention and the watchdog.
+extension Daemon {
+    // MARK: Notifications
+
+    /// Turns due groups into outbox rows (one durable transaction), then wakes the worker.
+    func flushDue() {
+        defer { noteChange() }
+        dispatchPrecondition(condition: .onQueue(queue))
+        let now = Date()
+        var d = dispatcher
+        let e = engine
+        let (notes, changed) = d.flushDue(now: now, isSilenced: { !e.silencedBy($0, at: now).isEmpty },
+                                          isAcknowledged: { e.isAcknowledged($0) }, newID: Daemon.newID)
+        if !changed.isEmpty {
+            var items: [OutboxItem] = []
+            for n in notes {
+                for name in n.receivers {
+                    guard let receiver = loaded.configuration.receivers.first(where: { $0.name == name }) else { continue }
+                    items.append(OutboxItem(notificationID: n.id, receiver: name,
+                                            payload: renderer.render(n, receiver: receiver, now: now), createdAt: now))
+                }
+            }
+            let (groups, removed) = split(Set(changed), d)
+            do {
+                try store.enqueue(items, groups: groups, removedGroups: removed)
+                stateWriteSucceeded()
+                dispatcher = d
+                for n in notes {
+                    log.info("notification queued", [("id", n.id), ("status", n.status), ("alerts", "\(n.alerts.count)"),
+                                                      ("receivers", n.receivers.joined(separator: ",")), ("repeat", "\(n.isRepeat)")])
+                }
+                if !items.isEmpty { outbox.kick() }
+            } catch {
+                log.error("cannot queue notifications: \(error); retrying in 5s")
+                stateWriteFailed(error)
+                scheduleFlush(at: now.addingTimeInterval(5))
+                return
+            }
+        }
+        if let next = dispatcher.nextDue { scheduleFlush(at: next) }
+    }
+
+    func scheduleFlush(at date: Date) {
+        flushTimer?.cancel()
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(wallDeadline: .now() + max(0, date.timeIntervalSinceNow), leeway: .milliseconds(5))
+        t.setEventHandler { [weak self] in self?.flushDue() }
+        t.resume()
+        flushTimer = t
+    }
+
+    static func newID() -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        return bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Applies alert changes outside a drop (staleness, reload, silences ending): store, then adopt.
+    func applyAlertChanges(_ e: DropEvaluation, engine next: Engine) {
+        var d = dispatcher
+        let now = Date()
+        let (groups, removed) = route(e, engine: next, dispatcher: &d, now: now)
+        do {
+            try store.commitAlertChanges(upserted: e.upserted, removed: e.removed, transitions: e.transitions,
+                                         endedAcknowledgements: e.endedAcknowledgements, groups: groups, removedGroups: removed)
+            engine = next
+            dispatcher = d
+            for t in e.transitions { logTransition(t) }
+            flushDue()
+        } catch {
+            log.error("cannot record alert changes: \(error)")
+            stateWriteFailed(error)
+        }
+    }
+
+    // MARK: Staleness
+
+    func scheduleAllStaleChecks() {
+        for s in loaded.configuration.sources { scheduleStaleCheck(s) }
+        for name in staleTimers.keys where loaded.configuration.source(named: name) == nil {
+            staleTimers.removeValue(forKey: name)?.cancel()
+        }
+    }
+
+    /// A timer at the source's deadline, so `source_stale` fires within a second of it (SPEC §4).
+    func scheduleStaleCheck(_ source: SourceConfig) {
+        staleTimers.removeValue(forKey: source.name)?.cancel()
+        checkStale(source.name)
+        guard let deadline = Engine.staleDeadline(source: source, lastDropAt: lastAcceptedDrop[source.name], startedAt: startedAt),
+              deadline > Date() else { return }
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(wallDeadline: .now() + deadline.timeIntervalSinceNow, leeway: .milliseconds(100))
+        t.setEventHandler { [weak self] in self?.checkStale(source.name) }
+        t.resume()
+        staleTimers[source.name] = t
+    }
+
+    func checkStale(_ name: String) {
+        defer { noteChange() }
+        guard let source = loaded.configuration.source(named: name) else { return }
+        var next = engine
+        let e = next.checkStaleness(source: source, lastDropAt: lastAcceptedDrop[name], startedAt: startedAt, now: Date())
+        guard !e.transitions.isEmpty else { return }
+        applyAlertChanges(e, engine: next)
+    }
+
+    // MARK: Silences
+
+    func scheduleSilenceEnd(_ s: Silence) {
+        silenceTimers.removeValue(forKey: s.id)?.cancel()
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(wallDeadline: .now() + max(0, s.endsAt.timeIntervalSinceNow), leeway: .milliseconds(100))
+        t.setEventHandler { [weak self] in self?.silenceEnded(s.id) }
+        t.resume()
+        silenceTimers[s.id] = t
+    }
+
+    /// Alerts still firing when their silence ends are notified then (SPEC §6).
+    func silenceEnded(_ id: String) {
+        defer { noteChange() }
+        silenceTimers.removeValue(forKey: id)?.cancel()
+        guard let s = engine.silences.first(where: { $0.id == id }) else { return }
+        let now = Date()
+        let ids = Set(engine.activeAlerts.filter { $0.phase == .firing && s.matches(engine.labels(of: $0)) && engine.silencedBy($0, at: now).isEmpty }.map(\.id))
+        guard !ids.isEmpty else { return }
+        var d = dispatcher
+        let changed = d.touch(alertIDs: ids, now: now)
+        // Firing alerts not in any group (silenced since before their first notification) join theirs.
+        var all = Set(changed)
+        for a in engine.activeAlerts where ids.contains(a.id) && !d.groups.values.contains(where: { $0.alerts[a.id] != nil }) {
+            all.formUnion(d.add(.fired(a), labels: engine.labels(of: a), now: now))
+        }
+        let (groups, removed) = split(all, d)
+        do {
+            try store.enqueue([], groups: groups, removedGroups: removed)
+            dispatcher = d
+            flushDue()
+        } catch {
+            log.error("cannot record silence end: \(error)")
+        }
+    }
+
+    // MARK: Housekeeping
+
+    func schedulePrune() {
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(wallDeadline: .now() + 60, repeating: 86_400, leeway: .seconds(60))
+        t.setEventHandler { [weak self] in self?.prune() }
+        t.resume()
+        pruneTimer = t
+    }
+
+    func prune() {
+        defer { noteChange() }
+        let cutoff = Date().addingTimeInterval(-loaded.configuration.retention.seconds)
+        do {
+            let removed = try store.prune(before: cutoff)
+            var next = engine
+            next.forgetSilences(endedBefore: cutoff)
+            engine = next
+            let audit = try store.pruneAudit(before: Date().addingTimeInterval(-loaded.configuration.auditRetention.seconds))
+            log.info("retention: pruned history", [("before", rfc3339(cutoff)), ("points", "\(removed)"), ("audit_entries", "\(audit)")])
+        } catch {
+            log.error("retention: prune failed: \(error)")
+        }
+    }
+
+    /// `WATCHDOG=1` from the engine queue, so a stuck evaluation loop stops the pings (SPEC §9).
+    func startWatchdog() {
+        guard let interval = SystemdNotify.watchdogInterval() else { return }
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(deadline: .now(), repeating: interval, leeway: .milliseconds(100))
+        t.setEventHandler { SystemdNotify.send("WATCHDOG=1") }
+        t.resume()
+        watchdogTimer = t
+    }
+}
