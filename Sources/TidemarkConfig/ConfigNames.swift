@@ -3,10 +3,6 @@ import TidemarkCore
 
 func hostOf(_ url: String) -> String? { URLComponents(string: url)?.host }
 
-func isLoopback(_ host: String) -> Bool {
-    let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-    return h == "localhost" || h.hasSuffix(".localhost") || h == "::1" || h.hasPrefix("127.")
-}
 
 func isValidName(_ s: String, allowUpper: Bool, allowHyphen: Bool) -> Bool {
     !s.isEmpty && s.unicodeScalars.allSatisfy { c in

@@ -102,7 +102,7 @@ public final class URLPoller: @unchecked Sendable {
                 guard scheme == "https" || scheme == "http" else {
                     return .failed("GET \(shown): a redirect to \(scheme): is refused (http and https only)")
                 }
-                if scheme == "http", !isLoopbackHost(host), !source.allowPlaintext {
+                if scheme == "http", !isLoopback(host), !source.allowPlaintext {
                     return .failed("GET \(shown): a redirect to plaintext http://\(host) is refused; use https, or set allow_plaintext: true")
                 }
                 url = next.absoluteString
@@ -132,8 +132,3 @@ func withoutQuery(_ url: String) -> String {
     return c.string ?? redactedURL(url)
 }
 
-/// localhost, 127.0.0.0/8 and ::1: where plaintext may go without `allow_plaintext`.
-func isLoopbackHost(_ host: String) -> Bool {
-    let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-    return h == "localhost" || h.hasSuffix(".localhost") || h == "::1" || h.hasPrefix("127.")
-}

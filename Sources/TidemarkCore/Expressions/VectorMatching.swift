@@ -57,13 +57,31 @@ private func ambiguous(_ side: String, _ signature: Labels, _ samples: [Sample])
         + "for the match group \(signature); matching labels must be unique on the \(side) side")
 }
 
+/// Each sample of the "many" side with the one sample of the other side that has its signature; the
+/// "many" side's labels, plus the `include` labels copied from the "one" side.
+private func manyToOne(_ many: [Sample], _ one: [Sample], _ on: VectorMatching.Labels, include: [String], oneSide: String,
+                       _ f: (Double, Double) -> Double?) throws(EvaluationError) -> [Sample] {
+    let ones = bySignature(one, on)
+    var out: [Sample] = []
+    for m in many {
+        let sig = signature(m.labels, on)
+        guard let os = ones[sig] else { continue }
+        if os.count > 1 { throw ambiguous(oneSide, sig, os) }
+        let o = os[0]
+        if let v = f(m.value, o.value) {
+            out.append(Sample(labels: including(include, from: o.labels, into: m.labels), value: v, asOf: max(m.asOf, o.asOf),
+                              signals: merged(m.signals, o.signals)))
+        }
+    }
+    return out.sorted { $0.labels < $1.labels }
+}
+
 private func matched(_ left: [Sample], _ right: [Sample], _ matching: VectorMatching,
                      _ f: (Double, Double) -> Double?) throws(EvaluationError) -> [Sample] {
-    let rights = bySignature(right, matching.labels)
     var out: [Sample] = []
     switch matching.cardinality {
     case .oneToOne:
-        let lefts = bySignature(left, matching.labels)
+        let lefts = bySignature(left, matching.labels), rights = bySignature(right, matching.labels)
         for (sig, ls) in lefts {
             guard let rs = rights[sig] else { continue }
             if ls.count > 1 { throw ambiguous("left", sig, ls) }
@@ -80,28 +98,10 @@ private func matched(_ left: [Sample], _ right: [Sample], _ matching: VectorMatc
             }
         }
     case .manyToOne(let include):
-        for l in left {
-            let sig = signature(l.labels, matching.labels)
-            guard let rs = rights[sig] else { continue }
-            if rs.count > 1 { throw ambiguous("right", sig, rs) }
-            let r = rs[0]
-            if let v = f(l.value, r.value) {
-                out.append(Sample(labels: including(include, from: r.labels, into: l.labels), value: v, asOf: max(l.asOf, r.asOf),
-                                  signals: merged(l.signals, r.signals)))
-            }
-        }
+        return try manyToOne(left, right, matching.labels, include: include, oneSide: "right", f)
     case .oneToMany(let include):
-        let lefts = bySignature(left, matching.labels)
-        for r in right {
-            let sig = signature(r.labels, matching.labels)
-            guard let ls = lefts[sig] else { continue }
-            if ls.count > 1 { throw ambiguous("left", sig, ls) }
-            let l = ls[0]
-            if let v = f(l.value, r.value) {
-                out.append(Sample(labels: including(include, from: l.labels, into: r.labels), value: v, asOf: max(l.asOf, r.asOf),
-                                  signals: merged(l.signals, r.signals)))
-            }
-        }
+        // group_right is group_left seen from the other side, the operands kept in their order.
+        return try manyToOne(right, left, matching.labels, include: include, oneSide: "left") { f($1, $0) }
     }
     return out.sorted { $0.labels < $1.labels }
 }

@@ -32,3 +32,9 @@ public func redactedURL(_ url: String) -> String {
     let scheme = url[..<schemeEnd.lowerBound]
     return rest.isEmpty || rest == "/" ? "\(scheme)://\(authority)\(rest)" : "\(scheme)://\(authority)/<redacted>"
 }
+
+/// localhost, 127.0.0.0/8 and ::1: where plaintext may go without `allow_plaintext` (SPEC §11).
+public func isLoopback(_ host: String) -> Bool {
+    let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+    return h == "localhost" || h.hasSuffix(".localhost") || h == "::1" || h.hasPrefix("127.")
+}

@@ -81,8 +81,10 @@ struct WorkbookReader {
     }
 
     /// Refuses what is not a zip-based workbook, naming what it is.
+    /// How to turn any other spreadsheet into one tidemark reads.
+    static let save = "save it from Excel as .xlsx (Excel Workbook) or CSV UTF-8"
+
     static func identify(_ head: [UInt8]) throws {
-        let save = "save it from Excel as .xlsx (Excel Workbook) or CSV UTF-8"
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) { return }
         if head.starts(with: [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
             // An OLE compound file: an Excel 97-2003 .xls, or an encrypted (password-protected) OOXML file.
@@ -110,7 +112,7 @@ struct WorkbookReader {
     }
 
     private func read<P: ShapeProcessor>(_ archive: Archive, into processor: inout P) throws -> Int {
-        let save = "save it from Excel as .xlsx (Excel Workbook) or CSV UTF-8"
+        let save = Self.save
         guard let workbookEntry = archive["xl/workbook.xml"] else {
             if archive["xl/workbook.bin"] != nil {
                 throw Refusal(message: "an Excel binary .xlsb workbook, which tidemark does not read; \(save)")
