@@ -6,7 +6,7 @@ extension ConfigBuilder {
     // MARK: routes
 
     static let routeKeys = ["match", "match_re", "receivers", "group_by", "group_wait", "group_interval", "repeat",
-                            "resolved", "hours", "continue"]
+                            "resolved", "hours", "continue", "escalate"]
 
     func buildRoute(_ v: Located) -> RouteConfig? {
         guard let f = r.fields(v, allowed: Self.routeKeys) else { return nil }
@@ -35,24 +35,7 @@ extension ConfigBuilder {
             }
         }
         var receivers: [String] = []
-        if let rv = r.required(f, "receivers"), let list = r.stringList(rv) {
-            if list.isEmpty { r.sink.error(rv.position, rv.path, "list at least one receiver"); ok = false }
-            let names = (positions.declared["receiver"] ?? []).map(\.name)
-            var itemPositions: [String: SourcePosition] = [:]
-            if case .sequence(let seq) = rv.node {
-                for node in seq {
-                    if case .scalar(let sc) = node, let m = node.mark { itemPositions[sc.string] = SourcePosition(line: m.line, column: m.column) }
-                }
-            }
-            for name in list where !names.contains(name) {
-                var message = "unknown receiver \"\(name)\""
-                if let guess = closestMatch(to: name, in: names) { message += "; did you mean \"\(guess)\"?" }
-                else if !names.isEmpty { message += " (receivers: \(names.joined(separator: ", ")))" }
-                r.sink.error(itemPositions[name] ?? rv.position, rv.path, message)
-                ok = false
-            }
-            receivers = list
-        } else { ok = false }
+        if let rv = r.required(f, "receivers"), let list = knownReceivers(rv) { receivers = list } else { ok = false }
         var route = RouteConfig(match: match, matchRegex: matchRegex, receivers: receivers)
         if let g = f["group_by"], let list = r.stringList(g) {
             for label in list where !isValidLabelName(label) {
@@ -73,6 +56,40 @@ extension ConfigBuilder {
                 ok = false
             }
         }
+        if let e = f["escalate"], !r.isNull(e) {
+            if let escalation = buildEscalation(e) { route.escalate = escalation } else { ok = false }
+        }
         return ok ? route : nil
+    }
+
+    /// `escalate: { after: 4h, receivers: [head_of_service] }` (SPEC §17).
+    func buildEscalation(_ v: Located) -> Escalation? {
+        guard let f = r.fields(v, allowed: ["after", "receivers"]) else { return nil }
+        let after = r.required(f, "after").flatMap { r.duration($0) }
+        let receivers = r.required(f, "receivers").flatMap { knownReceivers($0) }
+        guard let after, let receivers else { return nil }
+        return Escalation(after: after, receivers: receivers)
+    }
+
+    /// A non-empty list of declared receiver names; each unknown one is an error at its own position.
+    func knownReceivers(_ rv: Located) -> [String]? {
+        guard let list = r.stringList(rv) else { return nil }
+        var ok = true
+        if list.isEmpty { r.sink.error(rv.position, rv.path, "list at least one receiver"); ok = false }
+        let names = (positions.declared["receiver"] ?? []).map(\.name)
+        var itemPositions: [String: SourcePosition] = [:]
+        if case .sequence(let seq) = rv.node {
+            for node in seq {
+                if case .scalar(let sc) = node, let m = node.mark { itemPositions[sc.string] = SourcePosition(line: m.line, column: m.column) }
+            }
+        }
+        for name in list where !names.contains(name) {
+            var message = "unknown receiver \"\(name)\""
+            if let guess = closestMatch(to: name, in: names) { message += "; did you mean \"\(guess)\"?" }
+            else if !names.isEmpty { message += " (receivers: \(names.joined(separator: ", ")))" }
+            r.sink.error(itemPositions[name] ?? rv.position, rv.path, message)
+            ok = false
+        }
+        return ok ? list : nil
     }
 }

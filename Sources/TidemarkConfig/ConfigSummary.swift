@@ -101,6 +101,7 @@ public enum ConfigSummary {
         if !r.sendResolved { parts.append("no resolved") }
         if let h = r.hours { parts.append("hours \(h)") }
         if r.continueMatching { parts.append("continue") }
+        if let e = r.escalate { parts.append("escalate after \(e.after) → \(e.receivers.joined(separator: ", "))") }
         return parts.joined(separator: "  ")
     }
 }

@@ -187,6 +187,10 @@ extension Daemon {
             ("starts_at", .string(rfc3339(a.startsAt))),
             ("silenced_by", .array(engine.silencedBy(a, at: now).map(JSON.string))),
             ("acknowledged", ack),
+            ("escalation", dispatcher.escalationStatus(alertID: a.id).map { e in
+                .object([("due_at", e.dueAt.map { .string(rfc3339($0)) } ?? .null), ("done", .bool(e.settled)),
+                         ("receivers", .array(e.receivers.map(JSON.string)))])
+            } ?? .null),
             ("summary", .string(p.summary(a, templates: renderer.templates))),
             ("context", p.contextJSON(a)), ("signals", .array((a.signals ?? []).map(JSON.string))),
         ]

@@ -202,7 +202,7 @@ extension Daemon {
         var changed = Set<String>()
         for t in e.transitions { changed.formUnion(d.add(t, labels: engine.labels(of: t.alert), now: now)) }
         let transitioned = Set(e.transitions.map(\.alert.id))
-        for a in e.upserted where !transitioned.contains(a.id) { d.refresh(a, labels: engine.labels(of: a)) }
+        for a in e.upserted where !transitioned.contains(a.id) { changed.formUnion(d.refresh(a, labels: engine.labels(of: a), now: now)) }
         return split(changed, d)
     }
 

@@ -21,8 +21,11 @@ extension Daemon {
         let now = Date()
         var d = dispatcher
         let e = engine
-        let (notes, changed) = d.flushDue(now: now, isSilenced: { !e.silencedBy($0, at: now).isEmpty },
-                                          isAcknowledged: { e.isAcknowledged($0) }, newID: Daemon.newID)
+        let isSilenced: (Alert) -> Bool = { !e.silencedBy($0, at: now).isEmpty }
+        let flushed = d.flushDue(now: now, isSilenced: isSilenced, isAcknowledged: { e.isAcknowledged($0) }, newID: Daemon.newID)
+        let escalated = d.escalateDue(now: now, isSilenced: isSilenced, isAcknowledged: { e.isAcknowledged($0) }, newID: Daemon.newID)
+        let notes = flushed.notifications + escalated.notifications
+        let changed = flushed.changed + escalated.changed
         if !changed.isEmpty {
             var items: [OutboxItem] = []
             for n in notes {
@@ -37,7 +40,12 @@ extension Daemon {
                 try store.enqueue(items, groups: groups, removedGroups: removed)
                 stateWriteSucceeded()
                 dispatcher = d
-                for n in notes {
+                for n in notes where n.escalatedAfter != nil {
+                    log.warning("escalation queued", [("id", n.id), ("alerts", n.alerts.map(\.id).joined(separator: ",")),
+                                                       ("after", n.escalatedAfter!.description),
+                                                       ("receivers", n.receivers.joined(separator: ","))])
+                }
+                for n in notes where n.escalatedAfter == nil {
                     log.info("notification queued", [("id", n.id), ("status", n.status), ("alerts", "\(n.alerts.count)"),
                                                       ("receivers", n.receivers.joined(separator: ",")), ("repeat", "\(n.isRepeat)")])
                 }

@@ -22,6 +22,10 @@ public enum EmailMessage {
             "MIME-Version: 1.0",
             "Auto-Submitted: auto-generated",
             "X-Tidemark-Status: \(n.status)",
+        ]
+        // Outlook shows these as a red "High importance" flag: an escalation is meant to stand out.
+        if let after = n.escalatedAfter { lines += ["X-Tidemark-Escalated-After: \(after)", "Importance: high", "X-Priority: 1"] }
+        lines += [
             "Content-Type: multipart/alternative; boundary=\"\(boundary)\"",
             "",
             "--\(boundary)",
@@ -52,6 +56,7 @@ public enum EmailMessage {
     public static func plainText(_ n: AlertNotification, renderer: MessageRenderer, now: Date) -> String {
         let p = renderer.presentation
         var out = [renderer.title(n), ""]
+        if let note = renderer.escalationNote(n) { out += [note, ""] }
         for a in n.alerts {
             out.append(a.phase == .resolved ? "RESOLVED — \(p.summary(a, templates: renderer.templates))"
                                             : "\(p.levelName(a).uppercased()) — \(p.summary(a, templates: renderer.templates))")
@@ -89,6 +94,9 @@ public enum EmailMessage {
         let p = renderer.presentation
         var h = "<!DOCTYPE html><html><body style=\"font-family: sans-serif\">"
         h += "<h2>\(htmlEscape(renderer.title(n)))</h2>"
+        if let note = renderer.escalationNote(n) {
+            h += "<p style=\"background:#fdecea;border-left:4px solid #c62828;padding:8px\"><b>\(htmlEscape(note))</b></p>"
+        }
         if let customText { h += "<pre>\(htmlEscape(customText))</pre>" }
         for a in n.alerts {
             let colour = a.phase == .resolved ? "#2e7d32" : (a.level == .critical ? "#c62828" : "#ef6c00")

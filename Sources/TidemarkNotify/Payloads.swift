@@ -49,7 +49,7 @@ public struct MessageRenderer: Sendable {
             ("groupKey", .string(n.groupKey)),
             ("truncatedAlerts", .int(n.alerts.count - shown.count)),
             ("notificationId", .string(n.id)),
-        ])
+        ] + (n.escalatedAfter.map { [("escalatedAfter", .string($0.description))] } ?? []))
     }
 
     func alertJSON(_ a: Alert) -> JSON {
@@ -111,12 +111,22 @@ public struct MessageRenderer: Sendable {
     }
 
     public func title(_ n: AlertNotification) -> String {
-        Subject.text(status: n.status, firingCount: n.alerts.filter { $0.phase == .firing }.count, alerts: n.alerts,
-                     groupLabels: n.groupLabels)
+        let subject = Subject.text(status: n.status, firingCount: n.alerts.filter { $0.phase == .firing }.count, alerts: n.alerts,
+                                   groupLabels: n.groupLabels)
+        return n.escalatedAfter == nil ? subject : "[ESCALATED] " + subject
+    }
+
+    /// Why an escalation reached this receiver and how to stop it, in words (nil for other messages).
+    public func escalationNote(_ n: AlertNotification) -> String? {
+        guard let after = n.escalatedAfter else { return nil }
+        let which = n.alerts.count == 1 ? "This alert has" : "These \(n.alerts.count) alerts have"
+        let ids = n.alerts.map(\.id).joined(separator: " ")
+        return "Escalated: \(which) been Red (critical) for \(Presentation.duration(after.seconds)) without being acknowledged" +
+            " (only time within the route's hours counts, if it has them). Acknowledge with: tidemark ack \(ids)"
     }
 
     public func slack(_ n: AlertNotification, now: Date) -> JSON {
-        let lines = n.alerts.map { "• " + slackEscape(alertLine($0, now: now)) }
+        let lines = (escalationNote(n).map { [slackEscape($0)] } ?? []) + n.alerts.map { "• " + slackEscape(alertLine($0, now: now)) }
         let source = n.alerts.first.map { "Source: \($0.source), file \($0.drop)" + ($0.dropSHA256.isEmpty ? "" : " (sha256 \($0.dropSHA256.prefix(12)))") } ?? ""
         return .object([
             ("text", .string(title(n))),
@@ -139,6 +149,9 @@ public struct MessageRenderer: Sendable {
                      ("text", .string(title(n))), ("wrap", .bool(true)),
                      ("color", .string(n.status == "firing" ? (n.alerts.contains { $0.level == .critical && $0.phase == .firing } ? "Attention" : "Warning") : "Good"))]),
         ]
+        if let note = escalationNote(n) {
+            body.append(.object([("type", .string("TextBlock")), ("text", .string(note)), ("wrap", .bool(true)), ("color", .string("Attention"))]))
+        }
         for a in n.alerts {
             let p = presentation
             var facts: [(String, String)] = [
@@ -166,7 +179,7 @@ public struct MessageRenderer: Sendable {
 
     /// `tidemark: [FIRING:1] caseload_high (team=North): Red: … ` on one line.
     public func consoleLine(_ n: AlertNotification) -> String {
-        let parts = n.alerts.map { alertLine($0, now: n.createdAt) }
+        let parts = (escalationNote(n).map { [$0] } ?? []) + n.alerts.map { alertLine($0, now: n.createdAt) }
         return "\(title(n)): " + parts.joined(separator: "; ")
     }
 }

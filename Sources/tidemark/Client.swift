@@ -194,6 +194,11 @@ struct Alerts: ParsableCommand {
                 var note: [String] = []
                 if !(a["silenced_by"]?.items.isEmpty ?? true) { note.append("silenced") }
                 if let ack = a["acknowledged"], !ack.isNull { note.append("acked by \(ack["by"]?.text ?? "")") }
+                if let e = a["escalation"], !e.isNull {
+                    let who = e["receivers"]?.items.compactMap(\.text).joined(separator: ",") ?? ""
+                    if e["done"]?.boolValue == true { note.append("escalation done (\(who))") }
+                    else if let due = e["due_at"]?.text { note.append("escalates to \(who) at \(due)") }
+                }
                 let level = a["severity"]?.text == "critical" ? "Red" : "Amber"
                 let value = a["suppressed"]?.boolValue == true ? "<small>" : (a["value"]?.text ?? "")
                 return [a["id"]?.text ?? "", a["rule"]?.text ?? "", a["state"]?.text ?? "", level, value, a["threshold"]?.text ?? "",

@@ -5,7 +5,7 @@ import Testing
     @Test func exampleConfigIsValid() throws {
         let r = try runTidemark(["check", "--config", repositoryRoot + "/Config/tidemark.yml"])
         #expect(r.status == 0, "\(r.output)")
-        #expect(r.stdout.contains("valid — 5 sources, 8 derived metrics, 10 rules, 5 receivers, 3 routes"))
+        #expect(r.stdout.contains("valid — 5 sources, 8 derived metrics, 10 rules, 6 receivers, 3 routes"))
         #expect(r.stdout.contains("source   caseloads"))
         #expect(r.stdout.contains("rule     caseload_high"))
         #expect(r.stdout.contains("receiver managers"))

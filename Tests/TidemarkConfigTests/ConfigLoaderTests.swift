@@ -9,7 +9,8 @@ import TidemarkCore
         let c = loaded.configuration
         #expect(c.sources.map(\.name) == ["caseloads", "workforce", "cpp", "mash", "population"])
         #expect(c.rules.count == 10)
-        #expect(c.receivers.map(\.name) == ["managers", "teams", "ops", "console", "audit"])
+        #expect(c.receivers.map(\.name) == ["managers", "director", "teams", "ops", "console", "audit"])
+        #expect(c.routes[0].escalate == Escalation(after: .hours(4), receivers: ["director"]))
         #expect(c.timezone == "Europe/London")
         #expect(c.privacy.isIdentifier("CASE_REF"))
         let cpp = try #require(c.source(named: "cpp"))

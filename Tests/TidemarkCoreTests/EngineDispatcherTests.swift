@@ -2,66 +2,6 @@ import Foundation
 import Testing
 @testable import TidemarkCore
 
-private let t0 = Date(timeIntervalSince1970: 1_741_000_000)
-
-private func config(rules: [RuleConfig], routes: [RouteConfig], sources: [SourceConfig] = [], derive: [DerivedMetricConfig] = []) -> Configuration {
-    Configuration(path: "test.yml", timezone: "UTC", stateDirectory: "/tmp", retention: .days(400), privacy: PrivacySettings(),
-                  control: ControlSettings(socket: "/tmp/x.sock"), sources: sources, derive: derive, rules: rules, receivers: [],
-                  routes: routes)
-}
-
-private func caseload(_ team: String, _ value: Double, day: Int) -> Observation {
-    Observation(metric: "caseload", labels: Labels(["team": team]), value: value, asOf: AsOf(year: 2025, month: 3, day: day)!)
-}
-
-private let rule = RuleConfig(name: "caseload_high", expr: "caseload", warn: Threshold.parse("> 18"), crit: Threshold.parse("> 22"))
-
-/// An engine and dispatcher driven together, the way the daemon drives them (minus the store).
-private struct Harness {
-    var engine: Engine
-    var dispatcher: Dispatcher
-    var now = t0
-    var sent: [AlertNotification] = []
-    var nextID = 0
-
-    init(route: RouteConfig, sources: [SourceConfig] = [], derive: [DerivedMetricConfig] = []) {
-        let c = config(rules: [rule], routes: [route], sources: sources, derive: derive)
-        engine = Engine(configuration: c)
-        dispatcher = Dispatcher(routes: c.routes, timeZone: TimeZone(identifier: "UTC")!)
-    }
-
-    mutating func drop(_ observations: [Observation], file: String = "d.csv") {
-        let e = engine.accept(source: "caseloads", file: file, observations: observations, now: now)
-        feed(e)
-    }
-
-    mutating func feed(_ e: DropEvaluation) {
-        for t in e.transitions { dispatcher.add(t, labels: engine.labels(of: t.alert), now: now) }
-        flush()
-    }
-
-    mutating func advance(_ seconds: Double) {
-        now += seconds
-        flush()
-    }
-
-    mutating func flush() {
-        let e = engine
-        let at = now
-        var counter = nextID
-        let (notes, _) = dispatcher.flushDue(now: now, isSilenced: { !e.silencedBy($0, at: at).isEmpty },
-                                             isAcknowledged: { e.isAcknowledged($0) }, newID: { counter += 1; return "n\(counter)" })
-        nextID = counter
-        sent += notes
-    }
-
-    /// `firing:2`, `resolved:1`, `repeat:firing:1` for each notification sent since the last call.
-    mutating func take() -> [String] {
-        defer { sent = [] }
-        return sent.map { ($0.isRepeat ? "repeat:" : "") + "\($0.status):\($0.alerts.count)" }
-    }
-}
-
 @Suite struct DispatcherTests {
     @Test func groupWaitCollectsCompanionsThenGroupIntervalLimitsChanges() {
         var h = Harness(route: RouteConfig(receivers: ["ops"], groupWait: .seconds(30), groupInterval: .minutes(5), repeatInterval: .hours(24)))

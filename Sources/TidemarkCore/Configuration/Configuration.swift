@@ -228,6 +228,8 @@ public struct RouteConfig: Sendable, Hashable {
     public var sendResolved: Bool
     public var hours: BusinessHours?
     public var continueMatching: Bool
+    /// Who hears about an alert left critical and unacknowledged too long (SPEC §17).
+    public var escalate: Escalation?
 
     public init(match: [String: String] = [:], matchRegex: [String: String] = [:], receivers: [String],
                 groupBy: [String] = ["alertname"], groupWait: TimeSpan = .seconds(30),
@@ -246,4 +248,16 @@ public struct RouteConfig: Sendable, Hashable {
     }
 
     public var isCatchAll: Bool { match.isEmpty && matchRegex.isEmpty }
+}
+
+/// A route's `escalate: { after, receivers }`: once per alert, when it has been critical for `after`
+/// (counting only time inside the route's `hours`, when it has them) without an acknowledgement.
+public struct Escalation: Sendable, Hashable {
+    public var after: TimeSpan
+    public var receivers: [String]
+
+    public init(after: TimeSpan, receivers: [String]) {
+        self.after = after
+        self.receivers = receivers
+    }
 }

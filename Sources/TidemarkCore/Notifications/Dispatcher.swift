@@ -13,6 +13,10 @@ public struct NotificationGroup: Sendable, Codable, Equatable {
     public var dirty: Bool
     public var lastSentAt: Date?
     public var nextFlushAt: Date?
+    /// For routes with `escalate`: when each alert of the group became critical (this firing).
+    public var criticalSince: [String: Date]?
+    /// Alerts whose escalation is settled for this firing: sent, or acknowledged before it fell due.
+    public var escalated: [String]?
 }
 
 /// One message for a group, to every receiver of its route.
@@ -27,9 +31,12 @@ public struct AlertNotification: Sendable, Equatable {
     public let alerts: [Alert]
     public let createdAt: Date
     public let isRepeat: Bool
+    /// Set when this is a route's escalation: the `after` its alerts have been critical, unacknowledged.
+    public let escalatedAfter: TimeSpan?
 
     public init(id: String, groupKey: String, receivers: [String], groupLabels: [String: String], status: String,
-                alerts: [Alert], createdAt: Date, isRepeat: Bool) {
+                alerts: [Alert], createdAt: Date, isRepeat: Bool, escalatedAfter: TimeSpan? = nil) {
+        self.escalatedAfter = escalatedAfter
         self.id = id
         self.groupKey = groupKey
         self.receivers = receivers
@@ -47,10 +54,13 @@ public struct Dispatcher: Sendable {
     public private(set) var routes: [RouteConfig] {
         didSet { regexes = Dispatcher.compile(routes) }
     }
-    public private(set) var groups: [String: NotificationGroup] = [:]
-    private let timeZone: TimeZone
+    public internal(set) var groups: [String: NotificationGroup] = [:]
+    let timeZone: TimeZone
     /// Each route's `match_re`, compiled once (nil: a pattern that does not compile never matches).
     private var regexes: [[(label: String, regex: AnchoredRegex?)]]
+    /// Alerts silenced when their escalation fell due: left until a silence over them ends (`touch`),
+    /// so the timer does not spin on them. Not stored: a restart looks again.
+    var heldEscalations: Set<String> = []
 
     public init(routes: [RouteConfig], timeZone: TimeZone, groups: [NotificationGroup] = []) {
         self.routes = routes
@@ -98,13 +108,17 @@ public struct Dispatcher: Sendable {
         for i in routeIndexes(for: labels) {
             let route = routes[i]
             if case .resolved = transition, !route.sendResolved {
-                if groups[key(i, labels)]?.alerts.removeValue(forKey: alert.id) != nil { changed.append(key(i, labels)) }
+                if groups[key(i, labels)]?.alerts.removeValue(forKey: alert.id) != nil {
+                    groups[key(i, labels)]!.forgetEscalation(of: alert.id)
+                    changed.append(key(i, labels))
+                }
                 continue
             }
             let k = key(i, labels)
             var g = groups[k] ?? NotificationGroup(key: k, route: i, groupLabels: groupLabels(route, labels).dictionary,
                                                   alerts: [:], dirty: false, lastSentAt: nil, nextFlushAt: nil)
             g.alerts[alert.id] = alert
+            if route.escalate != nil { g.trackCritical(alert, now: now) }
             g.dirty = true
             let soonest: Date
             if let last = g.lastSentAt {
@@ -121,16 +135,26 @@ public struct Dispatcher: Sendable {
     }
 
     /// Refreshes an alert's values in its groups without making them due (a firing value moving).
-    public mutating func refresh(_ alert: Alert, labels: Labels) {
+    /// Returns the keys of groups whose escalation clock started (to be stored).
+    @discardableResult
+    public mutating func refresh(_ alert: Alert, labels: Labels, now: Date) -> [String] {
+        var clocksStarted: [String] = []
         for i in routeIndexes(for: labels) {
             let k = key(i, labels)
-            if groups[k]?.alerts[alert.id] != nil { groups[k]!.alerts[alert.id] = alert }
+            guard groups[k]?.alerts[alert.id] != nil else { continue }
+            groups[k]!.alerts[alert.id] = alert
+            guard routes[i].escalate != nil else { continue }
+            let before = groups[k]!.criticalSince
+            groups[k]!.trackCritical(alert, now: now)
+            if groups[k]!.criticalSince != before { clocksStarted.append(k) }
         }
+        return clocksStarted
     }
 
     /// Makes groups holding any of these alerts due now (a silence ended over them).
     public mutating func touch(alertIDs: Set<String>, now: Date) -> [String] {
         var changed: [String] = []
+        heldEscalations.subtract(alertIDs)
         for (k, g) in groups where g.alerts.keys.contains(where: alertIDs.contains) {
             groups[k]!.dirty = true
             groups[k]!.nextFlushAt = min(g.nextFlushAt ?? now, now)
@@ -139,8 +163,10 @@ public struct Dispatcher: Sendable {
         return changed
     }
 
-    /// The earliest time a group is due.
-    public var nextDue: Date? { groups.values.compactMap(\.nextFlushAt).min() }
+    /// The earliest time a group or an escalation is due.
+    public var nextDue: Date? {
+        [groups.values.compactMap(\.nextFlushAt).min(), nextEscalationDue].compactMap { $0 }.min()
+    }
 
     /// Notifications for every group due at `now`. Silenced alerts are left out (and their groups stay
     /// quiet); acknowledged ones are left out of repeats. Outside a route's hours the group waits for
@@ -171,6 +197,7 @@ public struct Dispatcher: Sendable {
             }
             // Resolved alerts have been announced (or were silenced, which suppresses them).
             g.alerts = g.alerts.filter { $0.value.phase != .resolved }
+            g.forgetEscalationsOfAbsentAlerts()
             g.dirty = false
             if g.alerts.isEmpty {
                 groups[k] = nil
@@ -189,6 +216,11 @@ public struct Dispatcher: Sendable {
         Labels(labels.pairs.filter { route.groupBy.contains($0.name) }.map { ($0.name, $0.value) })
     }
 
+    /// Whole minutes since the epoch (every time zone in use is offset by whole minutes).
+    static func startOfMinute(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: (date.timeIntervalSince1970 / 60).rounded(.down) * 60)
+    }
+
     /// The start of the next window of `hours` at or after `date`, in the configured time zone.
     public func nextOpening(_ hours: BusinessHours, from date: Date) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
@@ -199,7 +231,7 @@ public struct Dispatcher: Sendable {
         let minute = parts.hour! * 60 + parts.minute!
         guard let wait = hours.minutesUntilOpen(weekday: weekday, minuteOfDay: minute) else { return nil }
         if wait == 0 { return date }
-        let startOfMinute = calendar.date(bySetting: .second, value: 0, of: date) ?? date
+        let startOfMinute = Dispatcher.startOfMinute(date)
         return startOfMinute.addingTimeInterval(Double(wait) * 60)
     }
 }
