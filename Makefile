@@ -10,7 +10,7 @@ SYSUSERSDIR  ?= $(DESTDIR)/usr/lib/sysusers.d
 CONFDIR      ?= $(DESTDIR)/etc/tidemark
 
 # Build-time libraries (SPEC §13) and the real servers the tests talk to on loopback.
-APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev zlib1g-dev pkg-config
+APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev zlib1g-dev libcairo2-dev fonts-dejavu-core pkg-config
 APT_TEST      = python3-aiosmtpd openssl systemd python3-prometheus-client python3-openpyxl
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 

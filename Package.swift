@@ -4,6 +4,7 @@ import PackageDescription
 // Module map (see README "Architecture"):
 //   CCurl, CCurlShim, COpenSSL   C bindings: libcurl (+ non-variadic setopt shim), OpenSSL libcrypto
 //   CZlibSystem                  zlib's crc32, to check inflated xlsx parts
+//   CCairo                       cairo (2D drawing, PNG): the charts in emails, Teams cards and digests
 //   CLinuxShim                   renameat2(RENAME_NOREPLACE), which Swift's Glibc does not show
 //   TidemarkCurl                 Swift wrapper over one libcurl easy handle (HTTP, SMTP)
 //   TidemarkCrypto               SHA-256 and HMAC-SHA256 from the OpenSSL libcurl already loads
@@ -11,6 +12,7 @@ import PackageDescription
 //   TidemarkConfig               YAML → TidemarkCore model, with positions, env expansion, secrets
 //   TidemarkIngest               drop readers (streaming CSV, JSON, xlsx), shapes and aggregation, identity
 //   TidemarkStore                durable state in SQLite (GRDB, WAL): drops, history, alerts, outbox, silences
+//   TidemarkCharts               a series' history as a chart: pure layout, drawn to PNG by cairo
 //   TidemarkNotify               payloads (Alertmanager, Teams, Slack, email), templates, delivery via libcurl
 //   TidemarkDaemon               `tidemark run`: drop pipeline, timers, control socket, sd_notify, signals
 //   tidemark                     the executable: argument parsing, text output
@@ -26,6 +28,7 @@ let package = Package(
         .library(name: "TidemarkNotify", targets: ["TidemarkNotify"]),
         .library(name: "TidemarkDaemon", targets: ["TidemarkDaemon"]),
         .library(name: "TidemarkConfig", targets: ["TidemarkConfig"]),
+        .library(name: "TidemarkCharts", targets: ["TidemarkCharts"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -44,6 +47,9 @@ let package = Package(
         // a third of an xlsx drop's time (BENCHMARKS.md, "xlsx reader").
         .systemLibrary(name: "CZlibSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // Charts (SPEC §16): cairo draws them; its toy text API finds DejaVu Sans through fontconfig.
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev", "fonts-dejavu-core"])]),
+
         .target(name: "CLinuxShim"),
         .target(name: "TidemarkCurl", dependencies: ["CCurl", "CCurlShim"]),
         .target(name: "TidemarkCrypto", dependencies: ["COpenSSL"]),
@@ -57,8 +63,9 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "TidemarkStore", dependencies: ["TidemarkCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "TidemarkCharts", dependencies: ["TidemarkCore", "CCairo"]),
         .target(name: "TidemarkNotify", dependencies: [
-            "TidemarkCore", "TidemarkCrypto", "TidemarkCurl", .product(name: "Mustache", package: "swift-mustache"),
+            "TidemarkCore", "TidemarkCharts", "TidemarkCrypto", "TidemarkCurl", .product(name: "Mustache", package: "swift-mustache"),
         ]),
         .target(name: "TidemarkDaemon", dependencies: [
             "TidemarkCore", "TidemarkConfig", "TidemarkIngest", "TidemarkStore", "TidemarkNotify", "TidemarkCrypto",
@@ -74,7 +81,8 @@ let package = Package(
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore", "TidemarkCrypto"]),
         .testTarget(name: "TidemarkConfigTests", dependencies: ["TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TidemarkStoreTests", dependencies: ["TidemarkStore", "TidemarkCore", "TidemarkTestSupport"]),
-        .testTarget(name: "TidemarkNotifyTests", dependencies: ["TidemarkNotify", "TidemarkCore", "TidemarkCrypto", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkChartsTests", dependencies: ["TidemarkCharts", "TidemarkCore", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkNotifyTests", dependencies: ["TidemarkNotify", "TidemarkCharts", "TidemarkCore", "TidemarkCrypto", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkDaemonTests", dependencies: ["TidemarkDaemon", "TidemarkStore", "TidemarkCore", "TidemarkTestSupport"]),
         // Runs the real `tidemark` binary as a subprocess; depending on it makes `swift test` build it.

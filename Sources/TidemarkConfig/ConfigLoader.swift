@@ -119,7 +119,7 @@ final class ConfigBuilder {
     }
 
     static let topKeys = ["timezone", "state_dir", "retention", "audit_retention", "privacy", "control", "metrics", "groups", "sources", "derive",
-                          "rules", "receivers", "routes"]
+                          "rules", "receivers", "routes", "digests"]
 
     func build(_ root: Located) -> Configuration? {
         guard let f = r.fields(root, allowed: Self.topKeys, what: "a mapping of top-level settings") else { return nil }
@@ -149,8 +149,9 @@ final class ConfigBuilder {
         let rules = list(f["rules"]) { buildRule($0) }
         let receivers = list(f["receivers"]) { buildReceiver($0) }
         let routes = list(f["routes"]) { buildRoute($0) }
+        let digests = list(f["digests"]) { buildDigest($0) }
 
-        for kind in ["source", "rule", "receiver"] { checkUnique(kind) }
+        for kind in ["source", "rule", "receiver", "digest"] { checkUnique(kind) }
         checkSharedDirectories(sources)
         checkMetricNames(sources: sources, derive: derive)
         checkMetricReferences(sources: sources, derive: derive, rules: rules)
@@ -159,6 +160,7 @@ final class ConfigBuilder {
                                           privacy: privacy, control: control, sources: sources, derive: derive, rules: rules,
                                           receivers: receivers, routes: routes)
         configuration.groups = groups
+        configuration.digests = digests
         if let v = f["audit_retention"], !r.isNull(v), let d = r.duration(v) { configuration.auditRetention = d }
         if let m = f["metrics"], !r.isNull(m) { configuration.metricsTextfile = buildMetricsTextfile(m) }
         return configuration

@@ -6,6 +6,7 @@ enum ConfigWarnings {
     static func check(_ config: Configuration, positions: ItemPositions, sink: DiagnosticSink) {
         var usedReceivers: Set<String> = []
         for route in config.routes { usedReceivers.formUnion(route.receivers + (route.escalate?.receivers ?? [])) }
+        for digest in config.digests { usedReceivers.formUnion(digest.receivers) }
         for receiver in config.receivers where !usedReceivers.contains(receiver.name) {
             let at = positions.position("receiver", receiver.name)
             sink.warning(at?.position, at?.path ?? "receivers", "receiver \"\(receiver.name)\" is not used by any route")

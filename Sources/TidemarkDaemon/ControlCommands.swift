@@ -9,7 +9,7 @@ extension Daemon {
     static let writeCommands: Set<String> = ["silence.add", "silence.expire", "ack", "reload", "test-notify", "outbox.retry"]
     public static let commands: [String] = ["status", "sources", "drops", "alerts", "rules", "history", "silence.add",
                                             "silence.list", "silence.expire", "ack", "reload", "test-notify", "outbox.retry", "metrics",
-                                            "audit"]
+                                            "audit", "chart", "digest.preview"]
 
     func handle(_ request: ControlRequest, reply plainReply: @escaping @Sendable (Result<String, ControlError>) -> Void) {
         let reply = audited(request, reply: plainReply)
@@ -97,6 +97,8 @@ extension Daemon {
             return .object([("requeued", .int(n))])
         case "metrics": return .object([("text", .string(try metricsText(now: now)))])
         case "audit": return try auditJSON(r)
+        case "chart": return try chart(r)
+        case "digest.preview": return try digestPreview(r, now: now)
         default: throw ControlError(.unknownCommand, "unknown command \"\(r.command)\"")
         }
     }
@@ -218,14 +220,7 @@ extension Daemon {
     func history(_ r: ControlRequest) throws -> JSON {
         guard let metric = r.string("metric"), !metric.isEmpty else { throw ControlError(.invalid, "history needs \"metric\"") }
         let limit = try positive(r, "limit", default: 30)
-        var wanted: [String: String] = [:]
-        if let labels = r.args["labels"] {
-            guard case .object(let pairs) = labels else { throw ControlError(.invalid, "\"labels\" must be an object of strings") }
-            for (k, v) in pairs {
-                guard let s = v.stringValue else { throw ControlError(.invalid, "label \(k) must be a string") }
-                wanted[k] = s
-            }
-        }
+        let wanted = try labelArguments(r)
         let known = try engine.series.metricNames.contains(metric) || !store.history(metric: metric, matching: { _ in true }, limit: 1).isEmpty
         guard known else {
             throw ControlError(.notFound, "no metric named \"\(metric)\"")
@@ -250,6 +245,19 @@ extension Daemon {
             }
             return .object(f)
         })
+    }
+
+    /// `"labels": {"team": "North"}`, checked.
+    func labelArguments(_ r: ControlRequest) throws -> [String: String] {
+        var wanted: [String: String] = [:]
+        if let labels = r.args["labels"] {
+            guard case .object(let pairs) = labels else { throw ControlError(.invalid, "\"labels\" must be an object of strings") }
+            for (k, v) in pairs {
+                guard let s = v.stringValue else { throw ControlError(.invalid, "label \(k) must be a string") }
+                wanted[k] = s
+            }
+        }
+        return wanted
     }
 
     func addSilence(_ r: ControlRequest, now: Date) throws -> JSON {

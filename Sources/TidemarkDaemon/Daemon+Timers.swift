@@ -28,11 +28,12 @@ extension Daemon {
         let changed = flushed.changed + escalated.changed
         if !changed.isEmpty {
             var items: [OutboxItem] = []
+            let charts = chartProvider()
             for n in notes {
                 for name in n.receivers {
                     guard let receiver = loaded.configuration.receivers.first(where: { $0.name == name }) else { continue }
                     items.append(OutboxItem(notificationID: n.id, receiver: name,
-                                            payload: renderer.render(n, receiver: receiver, now: now), createdAt: now))
+                                            payload: renderer.render(n, receiver: receiver, now: now, charts: charts), createdAt: now))
                 }
             }
             let (groups, removed) = split(Set(changed), d)
@@ -58,6 +59,13 @@ extension Daemon {
             }
         }
         if let next = dispatcher.nextDue { scheduleFlush(at: next) }
+    }
+
+    /// Charts from the engine's history as it is now (a value copy: the provider may outlive this step).
+    func chartProvider() -> ChartProvider {
+        let series = engine.series
+        let presentation = renderer.presentation
+        return { alert in presentation.chart(for: alert, series: series) }
     }
 
     func scheduleFlush(at date: Date) {

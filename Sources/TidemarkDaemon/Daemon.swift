@@ -72,6 +72,7 @@ public final class Daemon: @unchecked Sendable {
     var flushTimer: DispatchSourceTimer?
     var watchdogTimer: DispatchSourceTimer?
     var pruneTimer: DispatchSourceTimer?
+    var digestTimers: [String: DispatchSourceTimer] = [:]
     var signalSources: [DispatchSourceSignal] = []
     var lastAcceptedDrop: [String: Date] = [:]
     /// Set while the state database cannot be written (SPEC §17).
@@ -155,6 +156,7 @@ public final class Daemon: @unchecked Sendable {
             for s in engine.silences where s.endsAt > Date() { scheduleSilenceEnd(s) }
             flushDue()
             schedulePrune()
+            scheduleDigests()
             startWatchdog()
             startMetricsTextfile()
         }
@@ -242,6 +244,7 @@ public final class Daemon: @unchecked Sendable {
             for t in e.transitions { logTransition(t) }
             startSources()
             scheduleAllStaleChecks()
+            scheduleDigests()
             flushDue()
             log.info("config reloaded", [("sha256", String(configSHA256.prefix(12)))])
             return .success((configSHA256, now))

@@ -1,30 +1,44 @@
 import Foundation
+import TidemarkCharts
 import TidemarkCore
 
 /// Builds the RFC 5322 `multipart/alternative` message for an email receiver (SPEC §7 "Email").
 /// Header values come from data (labels, summaries), so every one passes through `headerValue`, which
 /// drops CR, LF and control characters and RFC 2047-encodes non-ASCII: no header injection.
 public enum EmailMessage {
-    public static func render(_ n: AlertNotification, receiver: String, email: EmailReceiver, renderer: MessageRenderer, now: Date) -> [UInt8] {
+    /// At most this many charts per email: a burst of a thousand alerts stays a readable message.
+    public static let maxCharts = 10
+
+    public static func render(_ n: AlertNotification, receiver: String, email: EmailReceiver, renderer: MessageRenderer, now: Date,
+                              charts: ChartProvider? = nil) -> [UInt8] {
         let p = renderer.presentation
         let context = MessageContext.build(presentation: p, templates: renderer.templates, receiver: receiver,
                                            alerts: n.alerts, status: n.status, groupLabels: n.groupLabels, now: now)
         let subject = renderer.templates.render(receiver: receiver, field: "subject", context: context) ?? renderer.title(n)
         let text = renderer.templates.render(receiver: receiver, field: "body", context: context) ?? plainText(n, renderer: renderer, now: now)
-        let html = htmlPart(n, renderer: renderer, now: now, customText: email.body == nil ? nil : text)
-        let boundary = "tidemark-" + String(n.id.prefix(24))
+        let images = inlineCharts(n, charts: charts)
+        let html = htmlPart(n, renderer: renderer, now: now, customText: email.body == nil ? nil : text, images: images)
+        var extra = ["X-Tidemark-Status: \(n.status)"]
+        // Outlook shows these as a red "High importance" flag: an escalation is meant to stand out.
+        if let after = n.escalatedAfter { extra += ["X-Tidemark-Escalated-After: \(after)", "Importance: high", "X-Priority: 1"] }
+        return assemble(email: email, subject: subject, messageID: n.id, hostName: p.hostName, date: now, extraHeaders: extra,
+                        text: text, html: html, images: images)
+    }
+
+    /// The RFC 5322 message: headers, then `multipart/alternative` with the text and the HTML (inside
+    /// `multipart/related` with its images when it has any, so they show inline by Content-ID, RFC 2387).
+    static func assemble(email: EmailReceiver, subject: String, messageID: String, hostName: String, date: Date,
+                         extraHeaders: [String], text: String, html: String, images: [InlineChart]) -> [UInt8] {
+        let boundary = "tidemark-" + String(messageID.prefix(24))
         var lines: [String] = [
             "From: \(headerValue(email.from))",
             "To: \(email.to.map(headerValue).joined(separator: ", "))",
             "Subject: \(headerValue(subject))",
-            "Date: \(rfc5322Date(now))",
-            "Message-ID: <\(n.id)@\(headerValue(p.hostName))>",
+            "Date: \(rfc5322Date(date))",
+            "Message-ID: <\(messageID)@\(headerValue(hostName))>",
             "MIME-Version: 1.0",
             "Auto-Submitted: auto-generated",
-            "X-Tidemark-Status: \(n.status)",
-        ]
-        // Outlook shows these as a red "High importance" flag: an escalation is meant to stand out.
-        if let after = n.escalatedAfter { lines += ["X-Tidemark-Escalated-After: \(after)", "Importance: high", "X-Priority: 1"] }
+        ] + extraHeaders
         lines += [
             "Content-Type: multipart/alternative; boundary=\"\(boundary)\"",
             "",
@@ -34,14 +48,50 @@ public enum EmailMessage {
             "",
         ]
         lines += base64Lines(text)
-        lines += ["--\(boundary)", "Content-Type: text/html; charset=utf-8", "Content-Transfer-Encoding: base64", ""]
-        lines += base64Lines(html)
+        lines += ["--\(boundary)"]
+        if images.isEmpty {
+            lines += ["Content-Type: text/html; charset=utf-8", "Content-Transfer-Encoding: base64", ""]
+            lines += base64Lines(html)
+        } else {
+            let related = boundary + "-related"
+            lines += ["Content-Type: multipart/related; type=\"text/html\"; boundary=\"\(related)\"", "",
+                      "--\(related)", "Content-Type: text/html; charset=utf-8", "Content-Transfer-Encoding: base64", ""]
+            lines += base64Lines(html)
+            for image in images {
+                lines += ["--\(related)", "Content-Type: image/png", "Content-Transfer-Encoding: base64",
+                          "Content-ID: <\(image.contentID)>", "Content-Disposition: inline; filename=\"\(image.fileName)\"", ""]
+                lines += base64Lines(image.png)
+            }
+            lines += ["--\(related)--"]
+        }
         lines += ["--\(boundary)--", ""]
         return Array(lines.joined(separator: "\r\n").utf8)
     }
 
-    static func base64Lines(_ s: String) -> [String] {
-        let encoded = Data(s.utf8).base64EncodedString()
+    /// A chart drawn for an email: its PNG, the `cid:` it is shown by, and its alt text.
+    struct InlineChart {
+        let alertID: String
+        let png: [UInt8]
+        let altText: String
+        var contentID: String { "chart-\(alertID)@tidemark" }
+        var fileName: String { "chart-\(alertID).png" }
+    }
+
+    static func inlineCharts(_ n: AlertNotification, charts: ChartProvider?) -> [InlineChart] {
+        guard let charts else { return [] }
+        var out: [InlineChart] = []
+        for a in n.alerts where out.count < maxCharts {
+            guard let chart = charts(a), let png = ChartPNG.render(chart) else { continue }
+            out.append(InlineChart(alertID: a.id, png: png, altText: chart.altText))
+        }
+        return out
+    }
+
+    static func base64Lines(_ bytes: [UInt8]) -> [String] { wrap76(Data(bytes).base64EncodedString()) }
+
+    static func base64Lines(_ s: String) -> [String] { wrap76(Data(s.utf8).base64EncodedString()) }
+
+    static func wrap76(_ encoded: String) -> [String] {
         var out: [String] = []
         var i = encoded.startIndex
         while i < encoded.endIndex {
@@ -90,7 +140,8 @@ public enum EmailMessage {
         return f
     }
 
-    static func htmlPart(_ n: AlertNotification, renderer: MessageRenderer, now: Date, customText: String?) -> String {
+    static func htmlPart(_ n: AlertNotification, renderer: MessageRenderer, now: Date, customText: String?,
+                         images: [InlineChart] = []) -> String {
         let p = renderer.presentation
         var h = "<!DOCTYPE html><html><body style=\"font-family: sans-serif\">"
         h += "<h2>\(htmlEscape(renderer.title(n)))</h2>"
@@ -107,6 +158,10 @@ public enum EmailMessage {
             h += "<table>"
             for (k, v) in facts(a, presentation: p, now: now) { h += "<tr><th align=\"left\">\(htmlEscape(k))</th><td>\(htmlEscape(v))</td></tr>" }
             h += "</table>"
+            if let image = images.first(where: { $0.alertID == a.id }) {
+                h += "<p><img src=\"cid:\(image.contentID)\" width=\"720\" height=\"300\" alt=\"\(htmlEscape(image.altText))\" " +
+                    "style=\"max-width:100%;height:auto;border:1px solid #ddd\"></p>"
+            }
         }
         h += "<p style=\"color:#666\">Sent by tidemark on \(htmlEscape(p.hostName)).</p></body></html>"
         return h

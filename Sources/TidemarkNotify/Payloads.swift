@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCharts
 import TidemarkCore
 
 /// Renders one notification for one receiver into the bytes the outbox keeps. Everything that varies
@@ -12,16 +13,17 @@ public struct MessageRenderer: Sendable {
         templates = TemplateSet.compile(configuration).0
     }
 
-    public func render(_ n: AlertNotification, receiver: ReceiverConfig, now: Date) -> [UInt8] {
+    /// `charts` draws an alert's chart (emails carry them inline, Teams cards when small enough).
+    public func render(_ n: AlertNotification, receiver: ReceiverConfig, now: Date, charts: ChartProvider? = nil) -> [UInt8] {
         switch receiver.kind {
         case .webhook(let w):
             switch w.format {
             case .alertmanager: return Array(alertmanager(n, receiver: receiver.name, maxAlerts: w.maxAlerts).serialized().utf8)
             case .slack: return Array(slack(n, now: now).serialized().utf8)
-            case .teams: return Array(teams(n, now: now).serialized().utf8)
+            case .teams: return Array(teams(n, now: now, charts: charts).serialized().utf8)
             }
         case .email(let e):
-            return EmailMessage.render(n, receiver: receiver.name, email: e, renderer: self, now: now)
+            return EmailMessage.render(n, receiver: receiver.name, email: e, renderer: self, now: now, charts: charts)
         case .console:
             return Array(consoleLine(n).utf8)
         case .file:
@@ -143,7 +145,20 @@ public struct MessageRenderer: Sendable {
     }
 
     /// An Adaptive Card message, as Teams Workflows ("Post to a channel when a webhook request is received") expects.
-    public func teams(_ n: AlertNotification, now: Date) -> JSON {
+    /// Teams rejects a message over 28 KB, so a chart goes in only when the whole card stays under it.
+    public static let teamsSizeLimit = 28_000
+
+    public func teams(_ n: AlertNotification, now: Date, charts: ChartProvider? = nil) -> JSON {
+        let plain = teamsMessage(n, now: now, image: nil)
+        guard let charts, let first = n.alerts.first(where: { $0.phase == .firing }) ?? n.alerts.first,
+              let chart = charts(first), let png = ChartPNG.render(chart) else { return plain }
+        let image: JSON = .object([("type", .string("Image")), ("url", .string("data:image/png;base64," + Data(png).base64EncodedString())),
+                                   ("altText", .string(chart.altText)), ("size", .string("Stretch"))])
+        let withChart = teamsMessage(n, now: now, image: image)
+        return withChart.serialized().utf8.count <= Self.teamsSizeLimit ? withChart : plain
+    }
+
+    func teamsMessage(_ n: AlertNotification, now: Date, image: JSON?) -> JSON {
         var body: [JSON] = [
             .object([("type", .string("TextBlock")), ("size", .string("Large")), ("weight", .string("Bolder")),
                      ("text", .string(title(n))), ("wrap", .bool(true)),
@@ -165,6 +180,11 @@ public struct MessageRenderer: Sendable {
                                  ("weight", .string("Bolder")), ("wrap", .bool(true)), ("separator", .bool(true))]))
             body.append(.object([("type", .string("FactSet")),
                                  ("facts", .array(facts.map { .object([("title", .string($0.0)), ("value", .string($0.1))]) }))]))
+        }
+        if let image {
+            // After the first alert's facts: the chart belongs to it.
+            let after = body.firstIndex { $0["type"]?.stringValue == "FactSet" }.map { $0 + 1 } ?? body.count
+            body.insert(image, at: after)
         }
         let card: JSON = .object([
             ("$schema", .string("http://adaptivecards.io/schemas/adaptive-card.json")),

@@ -56,6 +56,10 @@ extension Store {
                     BEGIN SELECT RAISE(ABORT, 'audit entries are deleted only by audit_retention'); END;
                 """)
         }
+        // SPEC §16: when each digest last went out, so a restart sends a missed one once.
+        m.registerMigration("v4-digests") { db in
+            try db.execute(sql: "CREATE TABLE digest_runs(name TEXT PRIMARY KEY, last_slot REAL NOT NULL, last_sent_at REAL)")
+        }
         return m
     }
 }

@@ -20,7 +20,7 @@ struct Tidemark: ParsableCommand {
         version: versionText(),
         subcommands: [Run.self, Check.self, Ingest.self, Status.self, Alerts.self, Sources.self, Drops.self, History.self,
                       Rules.self, SilenceCommand.self, Ack.self, Reload.self, TestNotify.self, Metrics.self, OutboxCommand.self,
-                      Audit.self]
+                      Audit.self, ChartCommand.self, DigestCommand.self]
     )
 
     /// ArgumentParser exits 64 (EX_USAGE) on bad arguments; SPEC §2 fixes usage errors at 2.

@@ -10,8 +10,15 @@ parts = []
 for part in message.walk():
     if part.is_multipart():
         continue
+    content = part.get_content()
+    if isinstance(content, bytes):
+        # Images: what a client needs to show them inline, and their first bytes to check the format.
+        parts.append({"type": part.get_content_type(), "encoding": part.get("Content-Transfer-Encoding", ""),
+                      "content_id": part.get("Content-ID", ""), "disposition": part.get("Content-Disposition", ""),
+                      "bytes": len(content), "head": content[:8].hex()})
+        continue
     parts.append({"type": part.get_content_type(), "charset": part.get_content_charset(),
-                  "encoding": part.get("Content-Transfer-Encoding", ""), "text": part.get_content()})
+                  "encoding": part.get("Content-Transfer-Encoding", ""), "text": content})
 print(json.dumps({
     "content_type": message.get_content_type(),
     "headers": [[k, str(v)] for k, v in message.items()],

@@ -295,7 +295,7 @@ public struct Engine: Sendable {
     }
 
     /// Whether an expression's values are counts: a count metric, or a `count` aggregation.
-    func isCountExpression(_ e: MetricExpression) -> Bool {
+    public func isCountExpression(_ e: MetricExpression) -> Bool {
         switch e {
         case .selector(let s): return s.metric.map(series.isCount) ?? false
         case .aggregate(.count, _, _, _): return true

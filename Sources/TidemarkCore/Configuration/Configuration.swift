@@ -30,6 +30,8 @@ public struct Configuration: Sendable {
     public var auditRetention = TimeSpan(years: 2)
     /// `metrics: { textfile, every }` — the Prometheus text for node_exporter's textfile collector.
     public var metricsTextfile: MetricsTextfileSettings?
+    /// `digests:` — scheduled summaries (SPEC §16).
+    public var digests: [DigestConfig] = []
 
     public init(path: String, timezone: String?, stateDirectory: String, retention: TimeSpan,
                 privacy: PrivacySettings, control: ControlSettings, sources: [SourceConfig],

@@ -93,6 +93,12 @@ public struct AsOf: Hashable, Sendable, Comparable, CustomStringConvertible, Cod
 
     public static func < (a: AsOf, b: AsOf) -> Bool { a.seconds < b.seconds }
 
+    /// Year, month and day in UTC (dates are stored at UTC midnight), without Calendar or locale tables.
+    public var utcParts: (year: Int, month: Int, day: Int) {
+        let (y, m, d) = civilFromDays(Int((Double(seconds) / 86_400).rounded(.down)))
+        return (y, m, d)
+    }
+
     /// The instant `span` before this one, stepping back whole calendar years first (29 February
     /// steps back to 28 February), then the rest.
     public func seconds(before span: TimeSpan) -> Int64 {
