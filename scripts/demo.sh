@@ -77,11 +77,16 @@ cp Config/samples/malformed/caseload_short_row.csv .demo/drops/caseloads/caseloa
 notifications
 "$BIN" drops --limit 3
 
+chapter "7. Pictures: a chart of the CPP total and the weekly digest a manager would receive"
+"$BIN" chart cpp_total --out .demo/cpp_total.png
+"$BIN" digest preview weekly --out .demo/digest-weekly.html
+
 chapter "tidemark status"
 "$BIN" status
 
 echo
 echo "Daemon log: .demo/daemon.log; every notification as JSON: .demo/notifications.jsonl"
+echo "Pictures: open .demo/digest-weekly.html in a browser (self-contained) and .demo/cpp_total.png"
 echo "Try: TIDEMARK_SOCKET=.demo/control.sock $BIN alerts --json"
 if [ "${KEEP:-0}" = 1 ]; then
     echo "Daemon left running (pid $PID); stop it with: kill $PID"

@@ -60,10 +60,11 @@ public enum DigestHTML {
         h += "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;font-size:14px\">"
         h += "<tr><th \(th)>Series</th><th \(th)>Latest</th><th \(th)>RAG</th><th \(th)>Direction</th><th \(th)>Compared with</th><th \(th)>Firing for</th><th \(th)>As of</th></tr>"
         let td = "style=\"padding:6px;border-bottom:1px solid #eeeeee;vertical-align:top\""
+        let nowrap = "style=\"padding:6px;border-bottom:1px solid #eeeeee;vertical-align:top;white-space:nowrap\""
         for r in s.rows {
             h += "<tr><td \(td)>\(e(r.series))</td><td \(td)><b>\(e(r.value))</b></td><td \(td)>\(badge(r.rag))</td>"
-            h += "<td \(td)>\(e(r.direction))</td><td \(td)>\(e(r.context.isEmpty ? "—" : r.context))</td>"
-            h += "<td \(td)>\(e(r.firingFor ?? "—"))</td><td \(td)>\(e(r.asOf))</td></tr>"
+            h += "<td \(nowrap)>\(e(r.direction))</td><td \(td)>\(e(r.context.isEmpty ? "—" : r.context))</td>"
+            h += "<td \(td)>\(e(r.firingFor ?? "—"))</td><td \(nowrap)>\(e(r.asOf))</td></tr>"
         }
         h += "</table>"
         if s.moreGreen > 0 {

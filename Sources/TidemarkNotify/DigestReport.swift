@@ -66,8 +66,9 @@ public struct DigestReport: Sendable {
 
 /// Builds a `DigestReport` from the engine's state: pure, with the clock and the changes passed in.
 public struct DigestBuilder: Sendable {
-    /// Rows listed per rule: every Red and Amber series, then Green ones up to this many rows.
-    public static let rowsPerRule = 30
+    /// Rows listed per rule: every Red and Amber series, then Green ones up to this many rows (a rule
+    /// over 150 councils would otherwise bury its few breaches under Green).
+    public static let rowsPerRule = 10
     /// Charts per rule (worst first) and per digest: a 50-rule digest stays one readable email.
     public static let chartsPerRule = 4
     public static let chartsPerDigest = 60
@@ -121,7 +122,8 @@ public struct DigestBuilder: Sendable {
                 return "\(d.comparison(v.value, against: c.value)) \(c.name) \(text)"
             }.joined(separator: ", ")
             var chart: Chart?
-            if chartsHere < Self.chartsPerRule, chartsLeft > 0 {
+            // Charts for what needs attention; a rule with one series (a council total) always gets one.
+            if chartsHere < Self.chartsPerRule, chartsLeft > 0, r != .green || verdicts.count == 1 {
                 chart = presentation.chart(rule: rule, labels: v.labels, context: v.context ?? [],
                                            level: r == .red ? .red : r == .amber ? .amber : .none, isCount: isCount, series: engine.series)
                 if chart != nil { chartsHere += 1; chartsLeft -= 1 }

@@ -30,5 +30,14 @@ func fuzz(_ bytes: [UInt8]) -> CInt {
     precondition(!label.hasPrefix(" ") && !label.hasSuffix(" ") && !label.contains("  "))
     _ = suggestedName(for: text, prefix: "m")
     if let span = TimeSpan.parse(text) { _ = AsOf(seconds: 1_742_810_400, hasTime: false).seconds(before: span) }
+    // Digest schedules (SPEC §16): a schedule that parses always has a slot before and after any time,
+    // in order, and the latest slot at or before a slot is that slot.
+    if case .success(let schedule) = DigestSchedule.parse(text) {
+        let now = Date(timeIntervalSince1970: 1_796_000_000)
+        let zone = TimeZone(identifier: "Europe/London")!
+        let before = schedule.slot(atOrBefore: now, timeZone: zone)!, after = schedule.slot(after: now, timeZone: zone)!
+        precondition(before <= now && after > now && schedule.slot(atOrBefore: after, timeZone: zone) == after, "\(text)")
+    }
+    _ = BusinessHours.parse(text)
     return 0
 }
