@@ -14,7 +14,7 @@ APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev zlib1g-dev libcai
 APT_TEST      = python3-aiosmtpd openssl systemd python3-prometheus-client python3-openpyxl chromium
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
-.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-fanout bench-e2e fuzz soak
+.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-fanout bench-e2e bench-digest fuzz soak
 
 all: build
 
@@ -51,7 +51,7 @@ install: release
 	[ -e $(CONFDIR)/tidemark.yml ] || install -m 0640 Config/tidemark.yml $(CONFDIR)/tidemark.yml
 
 # Release-mode benchmarks (Benchmarks/ is its own package, so `make test` never builds it).
-bench: bench-reader bench-xlsx bench-engine bench-fanout bench-e2e
+bench: bench-reader bench-xlsx bench-engine bench-fanout bench-e2e bench-digest
 
 APT_BENCH     = time util-linux
 
@@ -66,6 +66,11 @@ bench-xlsx: deps
 
 clean:
 	rm -rf .build .build-* Benchmarks/.build Fuzz/.build Fuzz/crashes .demo
+
+# A 50-rule digest with charts, and one chart against matplotlib (Debian's python3-matplotlib).
+bench-digest: deps
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="python3-matplotlib"
+	bash Benchmarks/digest-bench.sh
 
 bench-engine: deps
 	cd Benchmarks && $(SWIFT) build -c release --product engine-bench && ./.build/release/engine-bench

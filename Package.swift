@@ -63,7 +63,7 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "TidemarkStore", dependencies: ["TidemarkCore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "TidemarkCharts", dependencies: ["TidemarkCore", "CCairo"]),
+        .target(name: "TidemarkCharts", dependencies: ["TidemarkCore", "CCairo", "CZlibSystem"]),
         .target(name: "TidemarkNotify", dependencies: [
             "TidemarkCore", "TidemarkCharts", "TidemarkCrypto", "TidemarkCurl", .product(name: "Mustache", package: "swift-mustache"),
         ]),

@@ -23,6 +23,11 @@ let package = Package(
         ]),
         .executableTarget(name: "status-bench"),
         .executableTarget(name: "xml-bench"),
+        .executableTarget(name: "digest-bench", dependencies: [
+            .product(name: "TidemarkCore", package: "tidemark"),
+            .product(name: "TidemarkCharts", package: "tidemark"),
+            .product(name: "TidemarkNotify", package: "tidemark"),
+        ]),
         .executableTarget(name: "engine-bench", dependencies: [
             .product(name: "TidemarkCore", package: "tidemark"),
             .product(name: "TidemarkStore", package: "tidemark"),

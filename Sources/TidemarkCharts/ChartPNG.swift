@@ -2,8 +2,8 @@ import CCairo
 import Foundation
 
 /// Draws a `Chart` as a PNG with cairo (an image surface; text through cairo's toy font API, which finds
-/// DejaVu Sans through fontconfig). The same chart gives the same bytes: nothing here reads the clock,
-/// and cairo's PNG writer adds no timestamp.
+/// DejaVu Sans through fontconfig), encoded by `PNGEncoder`. The same chart gives the same bytes:
+/// nothing here reads the clock and the PNG has no timestamp.
 public enum ChartPNG {
     static let ink = (0.13, 0.13, 0.14)
     static let muted = (0.37, 0.39, 0.41)
@@ -24,14 +24,10 @@ public enum ChartPNG {
         defer { cairo_destroy(cr) }
         draw(chart, layout, cr)
         cairo_surface_flush(surface)
-        final class Sink { var bytes: [UInt8] = [] }
-        let sink = Sink()
-        let status = cairo_surface_write_to_png_stream(surface, { closure, data, length in
-            let sink = Unmanaged<Sink>.fromOpaque(closure!).takeUnretainedValue()
-            sink.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
-            return CAIRO_STATUS_SUCCESS
-        }, Unmanaged.passUnretained(sink).toOpaque())
-        return status == CAIRO_STATUS_SUCCESS ? sink.bytes : nil
+        guard let data = cairo_image_surface_get_data(surface) else { return nil }
+        return PNGEncoder.encode(pixels: data, width: Int(cairo_image_surface_get_width(surface)),
+                                 height: Int(cairo_image_surface_get_height(surface)),
+                                 stride: Int(cairo_image_surface_get_stride(surface)))
     }
 
     static func draw(_ chart: Chart, _ l: ChartLayout, _ cr: OpaquePointer) {

@@ -1,6 +1,6 @@
 import TidemarkCore
 
-/// One line per source, rule, receiver and route, as `tidemark check` prints them. Secrets never appear.
+/// One line per source, rule, receiver, route and digest, as `tidemark check` prints them. Secrets never appear.
 public enum ConfigSummary {
     public static func lines(_ c: Configuration) -> [String] {
         var out: [String] = []
@@ -9,6 +9,10 @@ public enum ConfigSummary {
         for r in c.rules { out.append("rule     " + rule(r)) }
         for r in c.receivers { out.append("receiver " + receiver(r)) }
         for (i, r) in c.routes.enumerated() { out.append("route    " + route(r, index: i + 1)) }
+        for d in c.digests {
+            let rules = d.rules.map { "rules \($0.joined(separator: ", "))" } ?? "every rule"
+            out.append("digest   \(d.name)  \(d.schedule) (\(c.timezone ?? "system time zone"))  \(rules)  → \(d.receivers.joined(separator: ", "))")
+        }
         return out
     }
 
