@@ -125,6 +125,10 @@ import TidemarkTestSupport
         Self.dropHistory(d) { 0 }
         #expect(eventually(20) { files(in: inbox.path + "/mail", suffix: ".eml").count >= 2 })
         let last = try #require(files(in: inbox.path + "/mail", suffix: ".eml").sorted().last)
+        if let dir = ProcessInfo.processInfo.environment["TIDEMARK_SCREENSHOT_DIR"] {
+            try? FileManager.default.removeItem(atPath: dir + "/alert.eml")
+            try FileManager.default.copyItem(atPath: last, toPath: dir + "/alert.eml")
+        }
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(runPythonScript("parse_mail.py", [last]).utf8)) as? [String: Any])
         #expect((parsed["defects"] as? [String])?.isEmpty == true)
         let parts = parsed["parts"] as? [[String: Any]] ?? []
