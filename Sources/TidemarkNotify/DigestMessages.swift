@@ -106,15 +106,7 @@ extension MessageRenderer {
         body.append(block("What changed: " + (report.changes.isEmpty ? "nothing" : report.changes.prefix(15).map { "\($0.kind): \($0.text)" }.joined(separator: "; ")),
                           [("separator", .bool(true))]))
         body.append(block("Sources: " + (report.sourceProblems.isEmpty ? "every source is up to date" : report.sourceProblems.joined(separator: "; "))))
-        let card: JSON = .object([
-            ("$schema", .string("http://adaptivecards.io/schemas/adaptive-card.json")),
-            ("type", .string("AdaptiveCard")), ("version", .string("1.4")), ("body", .array(body)),
-        ])
-        return .object([
-            ("type", .string("message")),
-            ("attachments", .array([.object([("contentType", .string("application/vnd.microsoft.card.adaptive")),
-                                             ("contentUrl", .null), ("content", card)])])),
-        ])
+        return teamsMessage(cardBody: body)
     }
 
     func digestSlack(_ report: DigestReport, timeZone: TimeZone) -> JSON {

@@ -186,6 +186,11 @@ public struct MessageRenderer: Sendable {
             let after = body.firstIndex { $0["type"]?.stringValue == "FactSet" }.map { $0 + 1 } ?? body.count
             body.insert(image, at: after)
         }
+        return teamsMessage(cardBody: body)
+    }
+
+    /// An Adaptive Card 1.4 with this body, in the message envelope Teams Workflows webhooks take.
+    func teamsMessage(cardBody body: [JSON]) -> JSON {
         let card: JSON = .object([
             ("$schema", .string("http://adaptivecards.io/schemas/adaptive-card.json")),
             ("type", .string("AdaptiveCard")), ("version", .string("1.4")), ("body", .array(body)),

@@ -234,13 +234,7 @@ struct History: ParsableCommand {
     }
 
     func run() throws {
-        var args: [(String, JSON)] = [("metric", .string(metric))]
-        if !label.isEmpty {
-            args.append(("labels", .object(label.map { l in
-                let parts = l.split(separator: "=", maxSplits: 1)
-                return (String(parts[0]), .string(parts.count > 1 ? String(parts[1]) : ""))
-            })))
-        }
+        var args: [(String, JSON)] = [("metric", .string(metric))] + labelArgument(label)
         if let limit { args.append(("limit", .int(limit))) }
         client.output(try client.call("history", args)) { r in
             guard !r.items.isEmpty else { return "no values for \(metric)\n" }
@@ -255,6 +249,15 @@ struct History: ParsableCommand {
             return out
         }
     }
+}
+
+/// `--label K=V`s as the socket's `"labels"` object (none when there are none).
+func labelArgument(_ labels: [String]) -> [(String, JSON)] {
+    guard !labels.isEmpty else { return [] }
+    return [("labels", .object(labels.map { l in
+        let parts = l.split(separator: "=", maxSplits: 1)
+        return (String(parts[0]), .string(parts.count > 1 ? String(parts[1]) : ""))
+    }))]
 }
 
 struct SilenceCommand: ParsableCommand {

@@ -17,13 +17,7 @@ struct ChartCommand: ParsableCommand {
     }
 
     func run() throws {
-        var args: [(String, JSON)] = [("metric", .string(metric))]
-        if !label.isEmpty {
-            args.append(("labels", .object(label.map { l in
-                let parts = l.split(separator: "=", maxSplits: 1)
-                return (String(parts[0]), .string(parts.count > 1 ? String(parts[1]) : ""))
-            })))
-        }
+        let args: [(String, JSON)] = [("metric", .string(metric))] + labelArgument(label)
         let result = try client.call("chart", args)
         guard let encoded = result["png"]?.stringValue, let png = Data(base64Encoded: encoded) else {
             var stderr = StandardError()
