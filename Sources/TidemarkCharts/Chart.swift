@@ -56,10 +56,11 @@ public struct Chart: Sendable, Equatable {
     }
 
     /// Points from a series' history: markers and (for counts) small values are not drawn as values.
-    public static func points(_ history: [SeriesPoint], isCount: Bool, smallCounts: Int) -> [Point] {
-        history.map { p in
+    public static func points(_ history: [SeriesPoint], isCount: Bool, privacy: PrivacySettings) -> [Point] {
+        let smallCounts = privacy.smallCounts
+        return history.map { p in
             if let marker = p.marker { return Point(asOf: p.asOf, value: nil, note: "\(marker.text) \(marker.meaning.replacingOccurrences(of: "_", with: " "))") }
-            if isCount, smallCounts > 1, p.value >= 1, p.value < Double(smallCounts) {
+            if privacy.hides(p.value, isCount: isCount) {
                 return Point(asOf: p.asOf, value: nil, note: "fewer than \(smallCounts)")
             }
             return Point(asOf: p.asOf, value: p.value)
@@ -97,7 +98,7 @@ public struct Chart: Sendable, Equatable {
 
 /// Numbers and dates as the chart writes them: no locale, the same bytes everywhere.
 public enum ChartText {
-    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    public static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// `265`, `17.9`, `0.25`, `12,400`: at most three significant decimals, thousands grouped.
     public static func number(_ v: Double) -> String {

@@ -112,8 +112,8 @@ public enum DigestHTML {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let c = calendar.dateComponents([.weekday, .day, .month, .year, .hour, .minute], from: date)
-        let day = Weekday(rawValue: (c.weekday! + 5) % 7 + 1)?.shortName ?? ""
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let day = Weekday(calendarWeekday: c.weekday!).shortName
+        let months = ChartText.months
         let zone = timeZone.abbreviation(for: date) ?? timeZone.identifier
         return String(format: "%@ %d %@ %d %02d:%02d %@", day, c.day!, months[c.month! - 1], c.year!, c.hour!, c.minute!, zone)
     }

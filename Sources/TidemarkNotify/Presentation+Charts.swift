@@ -28,14 +28,14 @@ extension Presentation {
             lines.append(.init(kind: .reference, label: c.name, value: c.value))
         }
         return Chart(title: chartTitle(rule), subtitle: seriesText(labels.dictionary),
-                     points: Chart.points(history, isCount: isCount, smallCounts: smallCounts),
+                     points: Chart.points(history, isCount: isCount, privacy: configuration.privacy),
                      lines: lines, latestLevel: level, smallCounts: smallCounts)
     }
 
     /// A metric's stored history for one series (`tidemark chart`).
     public func chart(metric: String, labels: Labels, points: [SeriesPoint], isCount: Bool) -> Chart {
         Chart(title: metric, subtitle: seriesText(labels.dictionary),
-              points: Chart.points(points, isCount: isCount, smallCounts: smallCounts), smallCounts: smallCounts)
+              points: Chart.points(points, isCount: isCount, privacy: configuration.privacy), smallCounts: smallCounts)
     }
 
     /// The rule in words: its description when it has one, else its name and expression.

@@ -24,7 +24,7 @@ public struct Presentation: Sendable {
 
     /// True when a count between 1 and `small_counts - 1` must not be shown.
     public func isSuppressed(_ value: Double, isCount: Bool) -> Bool {
-        isCount && value >= 1 && value < Double(smallCounts)
+        configuration.privacy.hides(value, isCount: isCount)
     }
 
     public func valueText(_ value: Double, isCount: Bool) -> String {

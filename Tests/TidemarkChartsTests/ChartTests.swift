@@ -53,7 +53,9 @@ let cppChart = Chart(title: "Children on child protection plans", subtitle: "la_
         let history = [SeriesPoint(asOf: day(2024, 3, 31), value: 12), SeriesPoint(asOf: day(2025, 3, 31), value: 3),
                        SeriesPoint(asOf: day(2026, 3, 31), value: 0, marker: Marker(meaning: "suppressed", text: "[c]")),
                        SeriesPoint(asOf: day(2027, 3, 31), value: 9)]
-        let points = Chart.points(history, isCount: true, smallCounts: 5)
+        var privacy = PrivacySettings()
+        privacy.smallCounts = 5
+        let points = Chart.points(history, isCount: true, privacy: privacy)
         #expect(points.map(\.value) == [12, nil, nil, 9])
         #expect(points.map(\.note) == [nil, "fewer than 5", "[c] suppressed", nil])
         let l = ChartLayout(Chart(title: "t", subtitle: "", points: points))

@@ -91,7 +91,11 @@ import TidemarkCore
         #expect(renderer.alertmanager(n, receiver: "head", maxAlerts: 0)["escalatedAfter"]?.stringValue == "4h")
         #expect(renderer.consoleLine(n).contains("Escalated:"))
         let email = EmailReceiver(url: "smtp://127.0.0.1:25", from: "t@example.gov.uk", to: ["m@example.gov.uk"])
-        let text = String(decoding: EmailMessage.render(n, receiver: "head", email: email, renderer: renderer, now: now), as: UTF8.self)
+        let bytes = EmailMessage.render(n, receiver: "head", email: email, renderer: renderer, now: now)
+        let text = String(decoding: bytes, as: UTF8.self)
+        if let dir = ProcessInfo.processInfo.environment["TIDEMARK_SCREENSHOT_DIR"] {
+            try? Data(bytes).write(to: URL(fileURLWithPath: dir + "/escalation.eml"))
+        }
         #expect(text.contains("\r\nImportance: high\r\n") && text.contains("Subject: [ESCALATED] "))
     }
 }

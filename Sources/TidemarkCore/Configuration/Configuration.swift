@@ -65,6 +65,11 @@ public struct MetricsTextfileSettings: Sendable, Hashable {
 public struct PrivacySettings: Sendable, Hashable {
     /// Counts from 1 to `smallCounts - 1` are written "fewer than N" in notifications.
     public var smallCounts: Int
+
+    /// True when a count between 1 and `smallCounts - 1` must not be shown (or drawn).
+    public func hides(_ value: Double, isCount: Bool) -> Bool {
+        isCount && value >= 1 && value < Double(smallCounts)
+    }
     /// Column names that identify a child and may never become labels. Compared ignoring case, spaces,
     /// `_` and `-` (SPEC §14), so `Child Unique ID` is `child_unique_id`.
     public var identifierColumns: [String] {

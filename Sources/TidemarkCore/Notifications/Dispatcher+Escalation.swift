@@ -123,17 +123,9 @@ extension Dispatcher {
 
     /// The first minute boundary after `date` outside `hours`; nil when the windows never close.
     func nextClosing(_ hours: BusinessHours, from date: Date) -> Date? {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        let parts = calendar.dateComponents([.weekday, .hour, .minute], from: date)
-        guard var day = Weekday(rawValue: (parts.weekday! + 5) % 7 + 1) else { return nil }
-        var minute = parts.hour! * 60 + parts.minute!
-        let startOfMinute = Dispatcher.startOfMinute(date)
-        for elapsed in 0...(8 * 1440) {
-            if !hours.contains(weekday: day, minuteOfDay: minute) { return startOfMinute.addingTimeInterval(Double(elapsed) * 60) }
-            minute += 1
-            if minute == 1440 { minute = 0; day = day.advanced(by: 1) }
+        let (weekday, minute) = local(date)
+        return hours.minutesUntilClose(weekday: weekday, minuteOfDay: minute).map {
+            Dispatcher.startOfMinute(date).addingTimeInterval(Double($0) * 60)
         }
-        return nil
     }
 }

@@ -223,15 +223,17 @@ public struct Dispatcher: Sendable {
 
     /// The start of the next window of `hours` at or after `date`, in the configured time zone.
     public func nextOpening(_ hours: BusinessHours, from date: Date) -> Date? {
+        let (weekday, minute) = local(date)
+        guard let wait = hours.minutesUntilOpen(weekday: weekday, minuteOfDay: minute) else { return nil }
+        if wait == 0 { return date }
+        return Dispatcher.startOfMinute(date).addingTimeInterval(Double(wait) * 60)
+    }
+
+    /// The weekday and minute of the day of `date` in the configured time zone.
+    func local(_ date: Date) -> (Weekday, Int) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let parts = calendar.dateComponents([.weekday, .hour, .minute], from: date)
-        // Calendar weekday: 1 = Sunday; ours: 1 = Monday.
-        guard let weekday = Weekday(rawValue: (parts.weekday! + 5) % 7 + 1) else { return nil }
-        let minute = parts.hour! * 60 + parts.minute!
-        guard let wait = hours.minutesUntilOpen(weekday: weekday, minuteOfDay: minute) else { return nil }
-        if wait == 0 { return date }
-        let startOfMinute = Dispatcher.startOfMinute(date)
-        return startOfMinute.addingTimeInterval(Double(wait) * 60)
+        return (Weekday(calendarWeekday: parts.weekday!), parts.hour! * 60 + parts.minute!)
     }
 }

@@ -20,6 +20,9 @@ public enum Weekday: Int, Sendable, CaseIterable, Comparable {
 
     public var shortName: String { Self.abbreviations[rawValue - 1].capitalized }
 
+    /// From `Calendar`'s weekday component (1 = Sunday).
+    public init(calendarWeekday: Int) { self.init(rawValue: (calendarWeekday + 5) % 7 + 1)! }
+
     func advanced(by n: Int) -> Weekday { Weekday(rawValue: ((rawValue - 1 + n) % 7 + 7) % 7 + 1)! }
 }
 
@@ -60,6 +63,19 @@ public struct BusinessHours: Hashable, Sendable, CustomStringConvertible {
         var minute = minuteOfDay
         for elapsed in 0...(8 * 1440) {
             if contains(weekday: day, minuteOfDay: minute) { return elapsed }
+            minute += 1
+            if minute == 1440 { minute = 0; day = day.advanced(by: 1) }
+        }
+        return nil
+    }
+
+    /// Minutes from a local (weekday, minute) inside a window to the first moment outside every window;
+    /// nil when the windows never close (they cover the whole week).
+    public func minutesUntilClose(weekday: Weekday, minuteOfDay: Int) -> Int? {
+        var day = weekday
+        var minute = minuteOfDay
+        for elapsed in 0...(8 * 1440) {
+            if !contains(weekday: day, minuteOfDay: minute) { return elapsed }
             minute += 1
             if minute == 1440 { minute = 0; day = day.advanced(by: 1) }
         }
@@ -108,7 +124,7 @@ public struct BusinessHours: Hashable, Sendable, CustomStringConvertible {
         return .success(BusinessHours(windows: windows, text: text))
     }
 
-    private static func parseDays(_ token: String) -> Result<[Weekday], BusinessHoursError> {
+    static func parseDays(_ token: String) -> Result<[Weekday], BusinessHoursError> {
         let ends = token.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
         guard ends.count <= 2, let first = Weekday(abbreviation: ends[0]) else {
             return .failure(.init("unknown day \"\(token)\": use Mon, Tue, Wed, Thu, Fri, Sat, Sun or a range like Mon-Fri"))
@@ -124,7 +140,7 @@ public struct BusinessHours: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `HH:MM` (or `H:MM`), 00:00…24:00, as minutes since midnight.
-    private static func parseClock(_ s: String) -> Int? {
+    static func parseClock(_ s: String) -> Int? {
         let hm = s.split(separator: ":", omittingEmptySubsequences: false)
         guard hm.count == 2, (1...2).contains(hm[0].count), hm[1].count == 2,
               let h = Int(hm[0]), let m = Int(hm[1]), (0...24).contains(h), (0..<60).contains(m) else { return nil }

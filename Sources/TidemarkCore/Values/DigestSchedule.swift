@@ -35,23 +35,17 @@ public struct DigestSchedule: Hashable, Sendable, CustomStringConvertible {
         }
         var days = Set<Weekday>()
         for p in parts {
-            let ends = p.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
-            guard (1...2).contains(ends.count), let first = Weekday(abbreviation: ends[0]),
-                  let last = ends.count == 2 ? Weekday(abbreviation: ends[1]) : first else {
-                return .failure(.init("unknown day \"\(p)\": use Mon … Sun, a range like Mon-Fri, days of the month like 1,15, or daily"))
+            switch BusinessHours.parseDays(p) {
+            case .success(let range): days.formUnion(range)
+            case .failure(let error): return .failure(error)
             }
-            var d = first
-            days.insert(d)
-            while d != last { d = d.advanced(by: 1); days.insert(d) }
         }
         return .success(DigestSchedule(days: .weekdays(days), minuteOfDay: minute, text: text))
     }
 
+    /// `HH:MM`, 00:00 to 23:59 (a slot at 24:00 is the next day's 00:00).
     static func parseClock(_ s: String) -> Int? {
-        let hm = s.split(separator: ":", omittingEmptySubsequences: false)
-        guard hm.count == 2, (1...2).contains(hm[0].count), hm[1].count == 2,
-              let h = Int(hm[0]), let m = Int(hm[1]), (0..<24).contains(h), (0..<60).contains(m) else { return nil }
-        return h * 60 + m
+        BusinessHours.parseClock(s).flatMap { $0 < 1440 ? $0 : nil }
     }
 
     /// The latest slot at or before `date` (nil only if none in the past 400 days, which parsing excludes).
@@ -86,8 +80,7 @@ public struct DigestSchedule: Hashable, Sendable, CustomStringConvertible {
         switch days {
         case .everyDay: return true
         case .weekdays(let set):
-            let w = calendar.component(.weekday, from: day)
-            return Weekday(rawValue: (w + 5) % 7 + 1).map(set.contains) ?? false
+            return set.contains(Weekday(calendarWeekday: calendar.component(.weekday, from: day)))
         case .monthDays(let set):
             let d = calendar.component(.day, from: day)
             let last = calendar.range(of: .day, in: .month, for: day)?.count ?? 31
