@@ -95,6 +95,7 @@ public struct DigestBuilder: Sendable {
         let firing = Dictionary((engine.alerts[rule.name] ?? [:]).values.filter { $0.phase == .firing }.map { (Labels($0.seriesLabels), $0) },
                                 uniquingKeysWith: { a, _ in a })
         let verdicts = rule.verdicts(expression, source: engine.series)
+        let histories = expression.histories(in: engine.series)
         func rag(_ level: AlertLevel) -> DigestReport.RAG { level == .critical ? .red : level == .warning ? .amber : .green }
         let ordered = verdicts.sorted { a, b in
             let ra = rag(a.level), rb = rag(b.level)
@@ -106,7 +107,7 @@ public struct DigestBuilder: Sendable {
         for v in ordered {
             let r = rag(v.level)
             if r == .green, rows.count >= Self.rowsPerRule { continue }
-            let history = expression.history(of: v.labels, in: engine.series, minimumPoints: 2)
+            let history = histories[v.labels] ?? []
             let previous = history.dropLast().last { $0.hasValue }
             let direction: String
             if let previous, history.last?.hasValue == true {
@@ -125,7 +126,7 @@ public struct DigestBuilder: Sendable {
             // Charts for what needs attention; a rule with one series (a council total) always gets one.
             if chartsHere < Self.chartsPerRule, chartsLeft > 0, r != .green || verdicts.count == 1 {
                 chart = presentation.chart(rule: rule, labels: v.labels, context: v.context ?? [],
-                                           level: r == .red ? .red : r == .amber ? .amber : .none, isCount: isCount, series: engine.series)
+                                           level: r == .red ? .red : r == .amber ? .amber : .none, isCount: isCount, history: history)
                 if chart != nil { chartsHere += 1; chartsLeft -= 1 }
             }
             let alert = firing[v.labels]

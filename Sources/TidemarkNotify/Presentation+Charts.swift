@@ -19,7 +19,13 @@ extension Presentation {
     public func chart(rule: RuleConfig, labels: Labels, context: [ContextValue], level: Chart.Level, isCount: Bool,
                       series: some SeriesSource) -> Chart? {
         guard let expression = rule.expression else { return nil }
-        let history = expression.history(of: labels, in: series)
+        return chart(rule: rule, labels: labels, context: context, level: level, isCount: isCount,
+                     history: expression.history(of: labels, in: series))
+    }
+
+    /// The same from a history already at hand (a digest computes every series' history of a rule once).
+    public func chart(rule: RuleConfig, labels: Labels, context: [ContextValue], level: Chart.Level, isCount: Bool,
+                      history: [SeriesPoint]) -> Chart? {
         guard !history.isEmpty else { return nil }
         var lines: [Chart.Line] = []
         if let w = rule.warn { lines.append(.init(kind: .amber, label: "Amber \(w.op.rawValue)", value: w.value)) }

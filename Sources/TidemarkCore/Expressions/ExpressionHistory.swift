@@ -26,15 +26,28 @@ extension MetricExpression {
             let points = source.series(of: metric).first { $0.labels == labels }?.points ?? []
             return Self.window(points.map(\.asOf), lookback: lookback, minimum: minimumPoints).map { Array(points.suffix($0)) } ?? []
         }
+        return histories(in: source, minimumPoints: minimumPoints)[labels] ?? []
+    }
+
+    /// Every output series' history at once: each as-of date is evaluated once for all of them (a digest
+    /// needs every series of a rule).
+    public func histories(in source: some SeriesSource, minimumPoints: Int = 13) -> [Labels: [SeriesPoint]] {
+        if case .selector(let s) = self, s.offset == nil, let metric = s.metric {
+            var out: [Labels: [SeriesPoint]] = [:]
+            for series in source.series(of: metric) where s.matchers.allSatisfy({ $0.matches(series.labels) }) {
+                guard let count = Self.window(series.points.map(\.asOf), lookback: lookback, minimum: minimumPoints) else { continue }
+                out[series.labels] = Array(series.points.suffix(count))
+            }
+            return out
+        }
         var dates = Set<AsOf>()
         for metric in metricNames { for s in source.series(of: metric) { for p in s.points { dates.insert(p.asOf) } } }
         let sorted = dates.sorted()
-        guard let count = Self.window(sorted, lookback: lookback, minimum: minimumPoints) else { return [] }
-        var out: [SeriesPoint] = []
+        guard let count = Self.window(sorted, lookback: lookback, minimum: minimumPoints) else { return [:] }
+        var out: [Labels: [SeriesPoint]] = [:]
         for date in sorted.suffix(count) {
-            guard case .vector(let samples) = evaluate(SeriesUntil(base: source, until: date)),
-                  let sample = samples.first(where: { $0.labels == labels }), sample.asOf == date else { continue }
-            out.append(SeriesPoint(asOf: date, value: sample.value))
+            guard case .vector(let samples) = evaluate(SeriesUntil(base: source, until: date)) else { continue }
+            for sample in samples where sample.asOf == date { out[sample.labels, default: []].append(SeriesPoint(asOf: date, value: sample.value)) }
         }
         return out
     }
