@@ -26,13 +26,13 @@ extension MessageRenderer {
     /// One PNG per charted row, shown by Content-ID.
     func digestImages(_ report: DigestReport) -> [EmailMessage.InlineChart] {
         report.charts.compactMap { item in
-            ChartPNG.render(item.chart).map { EmailMessage.InlineChart(alertID: item.key, png: $0, altText: item.chart.altText) }
+            ChartPNG.render(item.chart).map { EmailMessage.InlineChart(key: item.key, png: $0, altText: item.chart.altText) }
         }
     }
 
     func digestEmail(_ report: DigestReport, id: String, email: EmailReceiver, timeZone: TimeZone) -> [UInt8] {
         let images = digestImages(report)
-        let ids = Dictionary(images.map { ($0.alertID, "cid:" + $0.contentID) }, uniquingKeysWith: { a, _ in a })
+        let ids = Dictionary(images.map { ($0.key, "cid:" + $0.contentID) }, uniquingKeysWith: { a, _ in a })
         let html = DigestHTML.render(report, hostName: presentation.hostName, timeZone: timeZone) { ids[$0] }
         let t = report.totals
         let subject = "\(report.title) — \(t.red) Red, \(t.amber) Amber, \(t.green) Green"
@@ -44,7 +44,7 @@ extension MessageRenderer {
     /// The preview file: the same HTML, its charts as `data:` URIs so the file needs nothing else.
     public func digestPreviewHTML(_ report: DigestReport, timeZone: TimeZone) -> String {
         let images = digestImages(report)
-        let uris = Dictionary(images.map { ($0.alertID, "data:image/png;base64," + Data($0.png).base64EncodedString()) },
+        let uris = Dictionary(images.map { ($0.key, "data:image/png;base64," + Data($0.png).base64EncodedString()) },
                               uniquingKeysWith: { a, _ in a })
         return DigestHTML.render(report, hostName: presentation.hostName, timeZone: timeZone) { uris[$0] }
     }

@@ -68,13 +68,14 @@ public enum EmailMessage {
         return Array(lines.joined(separator: "\r\n").utf8)
     }
 
-    /// A chart drawn for an email: its PNG, the `cid:` it is shown by, and its alt text.
+    /// A chart drawn for an email: its PNG, the `cid:` it is shown by, and its alt text. `key` is the
+    /// alert id (alert emails) or the row key (digests).
     struct InlineChart {
-        let alertID: String
+        let key: String
         let png: [UInt8]
         let altText: String
-        var contentID: String { "chart-\(alertID)@tidemark" }
-        var fileName: String { "chart-\(alertID).png" }
+        var contentID: String { "chart-\(key)@tidemark" }
+        var fileName: String { "chart-\(key).png" }
     }
 
     static func inlineCharts(_ n: AlertNotification, charts: ChartProvider?) -> [InlineChart] {
@@ -82,7 +83,7 @@ public enum EmailMessage {
         var out: [InlineChart] = []
         for a in n.alerts where out.count < maxCharts {
             guard let chart = charts(a), let png = ChartPNG.render(chart) else { continue }
-            out.append(InlineChart(alertID: a.id, png: png, altText: chart.altText))
+            out.append(InlineChart(key: a.id, png: png, altText: chart.altText))
         }
         return out
     }
@@ -158,7 +159,7 @@ public enum EmailMessage {
             h += "<table>"
             for (k, v) in facts(a, presentation: p, now: now) { h += "<tr><th align=\"left\">\(htmlEscape(k))</th><td>\(htmlEscape(v))</td></tr>" }
             h += "</table>"
-            if let image = images.first(where: { $0.alertID == a.id }) {
+            if let image = images.first(where: { $0.key == a.id }) {
                 h += "<p><img src=\"cid:\(image.contentID)\" width=\"720\" height=\"300\" alt=\"\(htmlEscape(image.altText))\" " +
                     "style=\"max-width:100%;height:auto;border:1px solid #ddd\"></p>"
             }
