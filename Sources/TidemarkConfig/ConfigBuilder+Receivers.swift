@@ -7,7 +7,7 @@ extension ConfigBuilder {
 
     func buildReceiver(_ v: Located) -> ReceiverConfig? {
         let kinds = ["email", "webhook", "console", "file"]
-        guard let f = r.fields(v, allowed: ["name", "give_up_after"] + kinds) else { return nil }
+        guard let f = r.fields(v, allowed: ["name", "give_up_after", "max_in_flight", "rate_limit"] + kinds) else { return nil }
         let name = r.required(f, "name").flatMap { n -> String? in
             guard let s = r.string(n) else { return nil }
             guard isValidName(s, allowUpper: true, allowHyphen: true) else {
@@ -29,6 +29,15 @@ extension ConfigBuilder {
         }
         var giveUpAfter = TimeSpan.hours(24)
         if let g = f["give_up_after"], let d = r.duration(g) { giveUpAfter = d }
+        var maxInFlight: Int? = nil
+        if let m = f["max_in_flight"], let n = r.integer(m, range: 1...64) { maxInFlight = n }
+        var rateLimit: RateLimit? = nil
+        if let node = f["rate_limit"], let text = r.string(node) {
+            rateLimit = RateLimit.parse(text)
+            if rateLimit == nil {
+                r.sink.error(node.position, node.path, "invalid rate_limit \"\(text)\": expected a count per period, such as 4/s, 30/min or 500/h")
+            }
+        }
         let kindNode = f[present[0]]!
         let kind: ReceiverKind?
         switch present[0] {
@@ -42,7 +51,7 @@ extension ConfigBuilder {
             }
         }
         guard let name, let kind else { return nil }
-        return ReceiverConfig(name: name, kind: kind, giveUpAfter: giveUpAfter)
+        return ReceiverConfig(name: name, kind: kind, giveUpAfter: giveUpAfter, maxInFlight: maxInFlight, rateLimit: rateLimit)
     }
 
     static let emailKeys = ["url", "starttls", "from", "to", "username", "username_file", "password", "password_file",

@@ -63,7 +63,8 @@ extension Daemon {
         for receiverName in digest.receivers {
             guard let receiver = loaded.configuration.receivers.first(where: { $0.name == receiverName }) else { continue }
             items.append(OutboxItem(notificationID: id, receiver: receiverName,
-                                    payload: renderer.render(report, id: id, receiver: receiver, timeZone: zone), createdAt: now))
+                                    payload: renderer.render(report, id: id, receiver: receiver, timeZone: zone), createdAt: now,
+                                    groupKey: "digest:\(name)"))
         }
         do {
             try store.recordDigest(name: name, run: .init(lastSlot: slot, lastSentAt: now), items: items)

@@ -33,7 +33,8 @@ extension Daemon {
                 for name in n.receivers {
                     guard let receiver = loaded.configuration.receivers.first(where: { $0.name == name }) else { continue }
                     items.append(OutboxItem(notificationID: n.id, receiver: name,
-                                            payload: renderer.render(n, receiver: receiver, now: now, charts: charts), createdAt: now))
+                                            payload: renderer.render(n, receiver: receiver, now: now, charts: charts), createdAt: now,
+                                            groupKey: n.groupKey))
                 }
             }
             let (groups, removed) = split(Set(changed), d)

@@ -5,28 +5,42 @@ import TidemarkCore
 import TidemarkNotify
 import TidemarkStore
 
-/// Delivers the durable outbox on its own queue with one reused libcurl handle: due rows are sent,
-/// failures retried with backoff until `give_up_after`, then marked dead (SPEC §7 "Delivery").
+/// Delivers the durable outbox (SPEC §7 "Delivery"). Each receiver has its own lane of concurrent
+/// deliveries, so a receiver that hangs, refuses or throttles delays nobody else; each notification
+/// group reaches a receiver in the order it was queued. Outcomes are written back in batches: a
+/// failure is retried with backoff until `give_up_after`, then marked dead.
+///
+/// `@unchecked Sendable`: every mutable property is touched only on `queue`.
 public final class OutboxWorker: @unchecked Sendable {
     let queue = DispatchQueue(label: "tidemark.outbox")
     private let store: Store
     private let log: Log
     private let metrics: DaemonMetrics
-    private let receivers: Mutex<[String: ReceiverConfig]>
-    private let deliverer: Deliverer
-    private var timer: DispatchSourceTimer?
-    private let stopping = Atomic<Bool>(false)
+    private let makeDeliverer: @Sendable () -> Deliverer
     private let retryDelay: @Sendable (Int) -> Double
     private let onChange: @Sendable () -> Void
-    private let allowed: Mutex<AllowLists>
     /// Told when a delivery is refused by the allow-lists (the daemon raises `delivery_refused`).
     private let onRefused: @Sendable (_ receiver: String, _ reason: String) -> Void
     private let onDelivered: @Sendable (_ receiver: String) -> Void
+    private let stopping = Atomic<Bool>(false)
+
+    private var lanes: [String: DeliveryLane] = [:]
+    /// Lanes of receivers a reload removed, until their deliveries in flight come back.
+    private var retired: [String: DeliveryLane] = [:]
+    private var allowed: AllowLists
+    /// Outcomes not yet written: written before the next look at what is due, in one transaction.
+    private var finished: [OutboxItem] = []
+    private var drainQueued = false
+    private var timer: DispatchSourceTimer?
+    private var idleWaiters: [DispatchSemaphore] = []
+    /// `test-notify` is one synchronous attempt outside the outbox, on its own handle.
+    private let testQueue = DispatchQueue(label: "tidemark.test-notify")
+    private let testDeliverer: Deliverer
 
     /// `retryDelay` maps the attempts made so far to the wait before the next one (SPEC §7's backoff
     /// unless a test needs a faster clock).
     public init(store: Store, configuration: Configuration, log: Log, metrics: DaemonMetrics,
-                deliverer: Deliverer = Deliverer(),
+                makeDeliverer: @escaping @Sendable () -> Deliverer = { Deliverer() },
                 retryDelay: @escaping @Sendable (Int) -> Double = { Backoff.delay(afterAttempts: $0) },
                 onChange: @escaping @Sendable () -> Void = {},
                 onRefused: @escaping @Sendable (String, String) -> Void = { _, _ in },
@@ -34,13 +48,15 @@ public final class OutboxWorker: @unchecked Sendable {
         self.store = store
         self.log = log
         self.metrics = metrics
-        self.deliverer = deliverer
+        self.makeDeliverer = makeDeliverer
         self.retryDelay = retryDelay
         self.onChange = onChange
         self.onRefused = onRefused
         self.onDelivered = onDelivered
-        allowed = Mutex(configuration.privacy.allowed)
-        receivers = Mutex(Dictionary(uniqueKeysWithValues: configuration.receivers.map { ($0.name, $0) }))
+        testDeliverer = makeDeliverer()
+        allowed = configuration.privacy.allowed
+        let now = Date()
+        for r in configuration.receivers { lanes[r.name] = DeliveryLane(receiver: r, now: now, makeDeliverer: makeDeliverer) }
     }
 
     /// Starts delivering. Rows that were waiting out a backoff when the daemon stopped are tried at once:
@@ -61,72 +77,126 @@ public final class OutboxWorker: @unchecked Sendable {
     }
 
     public func update(configuration: Configuration) {
-        receivers.withLock { $0 = Dictionary(uniqueKeysWithValues: configuration.receivers.map { ($0.name, $0) }) }
-        allowed.withLock { $0 = configuration.privacy.allowed }
+        queue.async { [self] in
+            let now = Date()
+            allowed = configuration.privacy.allowed
+            var next: [String: DeliveryLane] = [:]
+            for r in configuration.receivers {
+                let lane = lanes[r.name] ?? DeliveryLane(receiver: r, now: now, makeDeliverer: makeDeliverer)
+                lane.update(r, now: now)
+                next[r.name] = lane
+            }
+            // A removed receiver's deliveries in flight still come back to it; nothing new starts there.
+            for (name, lane) in lanes where next[name] == nil && !lane.isIdle { retired[name] = lane }
+            lanes = next
+            drain()
+        }
     }
 
     /// Delivers whatever is due now (new rows were queued).
     public func kick() {
-        queue.async { [self] in drain() }
+        queue.async { [self] in drainSoon() }
     }
 
-    /// Stops taking new work; waits up to `timeout` seconds for the attempt in flight. True when idle.
+    /// Stops starting deliveries; waits up to `timeout` seconds for those in flight and writes their
+    /// outcomes. True when nothing was left in flight.
     public func stop(timeout: Double) -> Bool {
         stopping.store(true, ordering: .relaxed)
-        let done = DispatchSemaphore(value: 0)
+        let idle = DispatchSemaphore(value: 0)
         queue.async { [self] in
             timer?.cancel()
-            done.signal()
+            if allLanesIdle { idle.signal() } else { idleWaiters.append(idle) }
         }
-        return done.wait(timeout: .now() + timeout) == .success
+        let drained = idle.wait(timeout: .now() + timeout) == .success
+        queue.sync { writeFinished() }
+        return drained
+    }
+
+    private var allLanesIdle: Bool { lanes.values.allSatisfy(\.isIdle) && retired.values.allSatisfy(\.isIdle) }
+
+    /// One look at what is due, coalesced: many outcomes arriving together cause one look.
+    private func drainSoon() {
+        guard !drainQueued else { return }
+        drainQueued = true
+        queue.async { [self] in
+            drainQueued = false
+            drain()
+        }
     }
 
     private func drain() {
         dispatchPrecondition(condition: .onQueue(queue))
-        while !stopping.load(ordering: .relaxed) {
-            let now = Date()
-            let due: [OutboxItem]
-            do {
-                due = try store.dueOutbox(now: now, limit: 200)
-            } catch {
-                log.error("outbox: cannot read: \(error)")
-                schedule(at: now.addingTimeInterval(10))
-                return
+        writeFinished()
+        guard !stopping.load(ordering: .relaxed) else { return }
+        let now = Date()
+        do {
+            for name in try store.dueReceivers(now: now) {
+                guard let lane = lanes[name] else {
+                    let abandoned = try store.abandonOutbox(receiver: name, now: now)
+                    metrics.count("notifications", ["receiver": name, "outcome": "dead"], by: Double(abandoned))
+                    log.error("outbox: \(abandoned) deliveries dead", [("receiver", name), ("error", "receiver \(name) is no longer configured")])
+                    continue
+                }
+                let room = lane.capacity(now: now)
+                guard room > 0 else { continue }
+                for item in try store.dueOutbox(now: now, receiver: name, limit: room + lane.inFlight.count)
+                where !lane.inFlight.contains(item.id) {
+                    guard lane.capacity(now: now) > 0, lane.start(item, now: now, allowed: allowed, done: { [self] slot, outcome, seconds in
+                        queue.async { self.completed(item, lane: lane, slot: slot, outcome: outcome, seconds: seconds) }
+                    }) else { break }
+                }
             }
-            if due.isEmpty { break }
-            var updates: [OutboxItem] = []
-            for item in due {
-                if stopping.load(ordering: .relaxed) { break }
-                updates.append(attempt(item))
-            }
-            do {
-                try store.updateOutbox(updates, now: Date())
-            } catch {
-                log.error("outbox: cannot record delivery results: \(error)")
-            }
-            onChange()
-            if due.count < 200 { break }
+        } catch {
+            log.error("outbox: cannot read: \(error)")
+            schedule(at: now.addingTimeInterval(10))
+            return
         }
-        if let next = try? store.nextOutboxAttempt() { schedule(at: next) }
+        scheduleNextWake(now: now)
     }
 
-    /// One attempt, and the row as it should be stored afterwards.
-    func attempt(_ original: OutboxItem) -> OutboxItem {
-        var item = original
-        let now = Date()
-        item.attempts += 1
-        guard let receiver = receivers.withLock({ $0[item.receiver] }) else {
-            item.state = .dead
-            item.lastError = "receiver \(item.receiver) is no longer configured"
-            log.error("outbox: delivery dead", [("id", item.id), ("error", item.lastError!)])
-            metrics.count("notifications", ["receiver": item.receiver, "outcome": "dead"])
-            return item
+    /// The soonest of: a backoff ending, a paused or rate-limited lane able to send again. Lanes that are
+    /// full wake the worker themselves as deliveries come back.
+    private func scheduleNextWake(now: Date) {
+        var next = (try? store.nextOutboxAttempt(after: now)) ?? nil
+        for lane in lanes.values {
+            if let wake = lane.wakeAt(now: now) { next = min(next ?? wake, wake) }
         }
-        let started = DispatchTime.now().uptimeNanoseconds
-        let outcome = deliverer.deliver(item.payload, notificationID: item.notificationID, to: receiver, now: now,
-                                        allowed: allowed.withLock { $0 })
-        metrics.observe("delivery_duration", ["receiver": item.receiver],
-                        seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+        if let next { schedule(at: next) } else { timer?.cancel(); timer = nil }
+    }
+
+    private func completed(_ original: OutboxItem, lane: DeliveryLane, slot: DeliverySlot, outcome: DeliveryOutcome, seconds: Double) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        let now = Date()
+        lane.finished(original.id, slot: slot, outcome: outcome, now: now)
+        metrics.observe("delivery_duration", ["receiver": original.receiver], seconds: seconds)
+        finished.append(record(outcome, of: original, receiver: lane.receiver, now: now))
+        if let name = retired.first(where: { $0.value === lane })?.key, lane.isIdle { retired[name] = nil }
+        if stopping.load(ordering: .relaxed) {
+            if allLanesIdle {
+                for waiter in idleWaiters { waiter.signal() }
+                idleWaiters = []
+            }
+            return
+        }
+        drainSoon()
+    }
+
+    private func writeFinished() {
+        guard !finished.isEmpty else { return }
+        do {
+            try store.updateOutbox(finished, now: Date())
+        } catch {
+            // The deliveries stay pending in the store and will be attempted again: at-least-once.
+            log.error("outbox: cannot record delivery results: \(error)")
+        }
+        finished = []
+        onChange()
+    }
+
+    /// The row as it should be stored after one attempt, with its log line and counters.
+    func record(_ outcome: DeliveryOutcome, of original: OutboxItem, receiver: ReceiverConfig, now: Date) -> OutboxItem {
+        var item = original
+        item.attempts += 1
         switch outcome {
         case .delivered(let detail):
             item.state = .sent
@@ -160,7 +230,8 @@ public final class OutboxWorker: @unchecked Sendable {
 
     /// One synchronous attempt for `test-notify`, outside the outbox.
     public func testDelivery(_ payload: [UInt8], notificationID: String, receiver: ReceiverConfig) -> DeliveryOutcome {
-        queue.sync { deliverer.deliver(payload, notificationID: notificationID, to: receiver, now: Date(), allowed: allowed.withLock { $0 }) }
+        let allowed = queue.sync { self.allowed }
+        return testQueue.sync { testDeliverer.deliver(payload, notificationID: notificationID, to: receiver, now: Date(), allowed: allowed) }
     }
 
     private func schedule(at date: Date) {

@@ -4,14 +4,15 @@ import TidemarkCore
 
 extension Store {
     func insertOutbox(_ db: Database, _ items: [OutboxItem]) throws {
+        let insert = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO outbox(id, notification_id, receiver, payload, state, attempts, created_at,
+                next_attempt_at, last_error, updated_at, group_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
         for item in items {
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO outbox(id, notification_id, receiver, payload, state, attempts, created_at,
-                    next_attempt_at, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [item.id, item.notificationID, item.receiver, Data(item.payload), item.state.rawValue,
-                                 item.attempts, item.createdAt.timeIntervalSince1970,
-                                 item.nextAttemptAt.timeIntervalSince1970, item.lastError,
-                                 item.createdAt.timeIntervalSince1970])
+            try insert.execute(arguments: [item.id, item.notificationID, item.receiver, Data(item.payload), item.state.rawValue,
+                                           item.attempts, item.createdAt.timeIntervalSince1970,
+                                           item.nextAttemptAt.timeIntervalSince1970, item.lastError,
+                                           item.createdAt.timeIntervalSince1970, item.groupKey])
         }
     }
 
@@ -24,6 +25,50 @@ extension Store {
                 SELECT * FROM outbox WHERE state IN ('pending', 'retrying') AND next_attempt_at <= ?
                 ORDER BY next_attempt_at, created_at LIMIT ?
                 """, arguments: [now.timeIntervalSince1970, limit]).map(Store.outboxItem)
+        }
+    }
+
+    /// Receivers with deliveries due at `now`.
+    public func dueReceivers(now: Date) throws -> [String] {
+        try pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT DISTINCT receiver FROM outbox WHERE state IN ('pending', 'retrying') AND next_attempt_at <= ?
+                """, arguments: [now.timeIntervalSince1970])
+        }
+    }
+
+    /// One receiver's deliveries due at `now`, oldest first, leaving out any queued behind an earlier
+    /// undelivered message of the same group (a resolve waits for its firing, even while it retries).
+    public func dueOutbox(now: Date, receiver: String, limit: Int) throws -> [OutboxItem] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM outbox AS o WHERE receiver = ?1 AND state IN ('pending', 'retrying') AND next_attempt_at <= ?2
+                AND (group_key IS NULL OR NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.receiver = ?1
+                    AND e.group_key = o.group_key AND e.state IN ('pending', 'retrying') AND e.created_at < o.created_at))
+                ORDER BY next_attempt_at, created_at LIMIT ?3
+                """, arguments: [receiver, now.timeIntervalSince1970, limit]).map(Store.outboxItem)
+        }
+    }
+
+    /// When the next delivery waiting out a backoff falls due, after `now`.
+    public func nextOutboxAttempt(after now: Date) throws -> Date? {
+        try pool.read { db in
+            try Double.fetchOne(db, sql: """
+                SELECT MIN(next_attempt_at) FROM outbox WHERE state IN ('pending', 'retrying') AND next_attempt_at > ?
+                """, arguments: [now.timeIntervalSince1970]).map { Date(timeIntervalSince1970: $0) }
+        }
+    }
+
+    /// Gives up on every due delivery to a receiver the config no longer has. Returns how many.
+    @discardableResult
+    public func abandonOutbox(receiver: String, now: Date) throws -> Int {
+        try pool.write { db in
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'dead', attempts = attempts + 1, updated_at = ?1,
+                    last_error = 'receiver ' || receiver || ' is no longer configured'
+                WHERE receiver = ?2 AND state IN ('pending', 'retrying')
+                """, arguments: [now.timeIntervalSince1970, receiver])
+            return db.changesCount
         }
     }
 
@@ -56,7 +101,7 @@ extension Store {
     public func updateOutbox(_ items: [OutboxItem], now: Date) throws {
         guard !items.isEmpty else { return }
         try pool.write { db in
-            let statement = try db.makeStatement(sql: """
+            let statement = try db.cachedStatement(sql: """
                 UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?
                 """)
             for item in items {
@@ -100,6 +145,7 @@ extension Store {
         item.attempts = r["attempts"]
         item.nextAttemptAt = Date(timeIntervalSince1970: r["next_attempt_at"])
         item.lastError = r["last_error"]
+        item.groupKey = r["group_key"]
         return item
     }
 }

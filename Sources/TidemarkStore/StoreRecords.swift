@@ -55,8 +55,11 @@ public struct OutboxItem: Sendable, Equatable {
     public var createdAt: Date
     public var nextAttemptAt: Date
     public var lastError: String?
+    /// The notification group (or digest) the message belongs to: a receiver gets one group's messages
+    /// in the order they were queued, so a resolve never overtakes its firing. nil: no order to keep.
+    public var groupKey: String?
 
-    public init(notificationID: String, receiver: String, payload: [UInt8], createdAt: Date) {
+    public init(notificationID: String, receiver: String, payload: [UInt8], createdAt: Date, groupKey: String? = nil) {
         id = "\(notificationID)/\(receiver)"
         self.notificationID = notificationID
         self.receiver = receiver
@@ -66,6 +69,7 @@ public struct OutboxItem: Sendable, Equatable {
         self.createdAt = createdAt
         nextAttemptAt = createdAt
         lastError = nil
+        self.groupKey = groupKey
     }
 }
 

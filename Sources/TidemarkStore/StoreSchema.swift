@@ -60,6 +60,14 @@ extension Store {
         m.registerMigration("v4-digests") { db in
             try db.execute(sql: "CREATE TABLE digest_runs(name TEXT PRIMARY KEY, last_slot REAL NOT NULL, last_sent_at REAL)")
         }
+        // Issue #18: receivers are delivered to independently, and each group's messages in order.
+        m.registerMigration("v5-outbox-lanes") { db in
+            try db.execute(sql: """
+                ALTER TABLE outbox ADD COLUMN group_key TEXT;
+                CREATE INDEX outbox_lane ON outbox(receiver, state, next_attempt_at);
+                CREATE INDEX outbox_group ON outbox(receiver, group_key, state, created_at);
+                """)
+        }
         return m
     }
 }

@@ -3,7 +3,9 @@ Usage: receiver_server.py OUTDIR [CERT KEY] [--port N]
 Prints its port, then serves until killed. Every POST is saved as OUTDIR/NNNN.json:
 {"path", "headers", "body"}. Paths: /ok → 200, /accepted → 202 (as Teams Workflows answer), /fail → 500,
 /bad → 400, /busy → 429 with Retry-After: 7, /flaky → 500 for the first request then 200,
-/slow → 200 after 2 seconds (the request is saved before the wait).
+/slow → 200 after 2 seconds (the request is saved before the wait), /hang → never answered (saved first),
+/first-fails → 500 the first time a body is seen, then 200. Each record also has "at" (Unix seconds) and
+"active" (requests being handled when it arrived, itself included).
 With CERT and KEY it serves HTTPS; --port binds a given port (to bring a "down" receiver back).
 """
 import http.server, json, os, ssl, sys, threading, time
@@ -19,6 +21,8 @@ os.makedirs(out, exist_ok=True)
 lock = threading.Lock()
 count = [0]
 flaky = [0]
+active = [0]
+seen = set()
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -32,9 +36,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             count[0] += 1
             n = count[0]
+            active[0] += 1
+            now_active = active[0]
             if self.path == "/flaky":
                 flaky[0] += 1
-        record = {"path": self.path, "headers": {k: v for k, v in self.headers.items()}, "body": body.decode("utf-8")}
+            first_sight = body not in seen
+            seen.add(body)
+        try:
+            self.answer(n, body, now_active, first_sight)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    def answer(self, n, body, now_active, first_sight):
+        record = {"path": self.path, "headers": {k: v for k, v in self.headers.items()}, "body": body.decode("utf-8"),
+                  "at": time.time(), "active": now_active}
         tmp = os.path.join(out, f".{n:06d}.tmp")
         with open(tmp, "w") as f:
             json.dump(record, f)
@@ -42,7 +58,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         status, headers = 200, []
         if self.path == "/slow":
             time.sleep(2)
-        if self.path == "/fail" or (self.path == "/flaky" and flaky[0] <= 1):
+        if self.path == "/hang":
+            time.sleep(3600)
+        if self.path == "/fail" or (self.path == "/flaky" and flaky[0] <= 1) or (self.path == "/first-fails" and first_sight):
             status = 500
         elif self.path == "/accepted":
             status = 202

@@ -20,7 +20,7 @@ func sampleAlert(id: String = "a1", rule: String = "caseload_high", value: Doubl
         let dir = TemporaryDirectory()
         do {
             let store = try Store(directory: dir.path + "/state")
-            #expect(try store.appliedMigrations() == ["v1", "v2-markers-revisions", "v3-audit", "v4-digests"])
+            #expect(try store.appliedMigrations() == ["v1", "v2-markers-revisions", "v3-audit", "v4-digests", "v5-outbox-lanes"])
             var commit = DropCommit(drop: DropRecord(source: "caseloads", file: "d.csv", sha256: "abc", receivedAt: Date(),
                                                      status: .accepted, asOf: "2025-03-03", observations: 2, errors: []))
             commit.observations = [observation("caseload", ["team": "North"], 19, day: 3), observation("caseload", ["team": "South"], 12, day: 3)]
@@ -30,7 +30,7 @@ func sampleAlert(id: String = "a1", rule: String = "caseload_high", value: Doubl
             try store.commit(commit)
         }
         let reopened = try Store(directory: dir.path + "/state")
-        #expect(try reopened.appliedMigrations() == ["v1", "v2-markers-revisions", "v3-audit", "v4-digests"])
+        #expect(try reopened.appliedMigrations() == ["v1", "v2-markers-revisions", "v3-audit", "v4-digests", "v5-outbox-lanes"])
         let series = try reopened.loadSeries(since: AsOf(seconds: 0, hasTime: false))
         #expect(series.points(metric: "caseload", labels: Labels(["team": "North"])).map(\.value) == [19])
         #expect(series.points(metric: "total", labels: .empty).map(\.value) == [31])

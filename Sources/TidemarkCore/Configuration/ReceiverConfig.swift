@@ -4,11 +4,62 @@ public struct ReceiverConfig: Sendable, Hashable {
     public var kind: ReceiverKind
     /// After this long failing, a delivery is `dead` (default 24h).
     public var giveUpAfter: TimeSpan
+    /// `max_in_flight`: deliveries to this receiver at once; nil takes the kind's default.
+    public var maxInFlight: Int?
+    /// `rate_limit`: most deliveries per period (Teams and Slack webhooks throttle); nil is unlimited.
+    public var rateLimit: RateLimit?
 
-    public init(name: String, kind: ReceiverKind, giveUpAfter: TimeSpan = .hours(24)) {
+    public init(name: String, kind: ReceiverKind, giveUpAfter: TimeSpan = .hours(24), maxInFlight: Int? = nil,
+                rateLimit: RateLimit? = nil) {
         self.name = name
         self.kind = kind
         self.giveUpAfter = giveUpAfter
+        self.maxInFlight = maxInFlight
+        self.rateLimit = rateLimit
+    }
+
+    /// Deliveries at once: 4 for a webhook (enough to hide a round trip without looking like a flood to
+    /// a small receiver), 2 for SMTP (mail servers limit connections per client), 1 for console and
+    /// file (one writer keeps lines whole and in order).
+    public var inFlightLimit: Int {
+        if let maxInFlight { return maxInFlight }
+        switch kind {
+        case .webhook: return 4
+        case .email: return 2
+        case .console, .file: return 1
+        }
+    }
+}
+
+/// At most `count` deliveries per `period` (`rate_limit: 30/min`), as a token bucket that starts full:
+/// a quiet receiver takes a burst of `count` at once, then one every `period / count`.
+public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
+    public let count: Int
+    public let period: TimeSpan
+
+    public init(count: Int, period: TimeSpan) {
+        self.count = count
+        self.period = period
+    }
+
+    /// `N/s`, `N/min` (or `N/m`), `N/h`; nil for anything else.
+    public static func parse(_ text: String) -> RateLimit? {
+        let parts = text.replacingOccurrences(of: " ", with: "").split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let n = Int(parts[0]), n > 0, n <= 1_000_000 else { return nil }
+        switch parts[1].lowercased() {
+        case "s", "sec", "second": return RateLimit(count: n, period: .seconds(1))
+        case "m", "min", "minute": return RateLimit(count: n, period: .seconds(60))
+        case "h", "hour": return RateLimit(count: n, period: .seconds(3600))
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch period.milliseconds {
+        case 1000: "\(count)/s"
+        case 60_000: "\(count)/min"
+        default: "\(count)/h"
+        }
     }
 }
 
