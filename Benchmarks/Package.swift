@@ -28,6 +28,11 @@ let package = Package(
             .product(name: "TidemarkCharts", package: "tidemark"),
             .product(name: "TidemarkNotify", package: "tidemark"),
         ]),
+        .executableTarget(name: "burst-profile", dependencies: [
+            .product(name: "TidemarkCore", package: "tidemark"),
+            .product(name: "TidemarkNotify", package: "tidemark"),
+            .product(name: "TidemarkStore", package: "tidemark"),
+        ]),
         .executableTarget(name: "engine-bench", dependencies: [
             .product(name: "TidemarkCore", package: "tidemark"),
             .product(name: "TidemarkStore", package: "tidemark"),

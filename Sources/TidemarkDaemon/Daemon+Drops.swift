@@ -147,7 +147,7 @@ extension Daemon {
                 log.warning("drop rejected", [("source", source.name), ("file", fileName), ("problems", "\(parsed.problemCount)")])
                 for line in parsed.errorLines { log.warning("  \(line)", [("source", source.name)]) }
             }
-            for t in evaluation.transitions { logTransition(t) }
+            logTransitions(evaluation.transitions)
             dispose(path, source: source, accepted: parsed.accepted)
             flushDue()
         } catch {
@@ -159,18 +159,39 @@ extension Daemon {
         }
     }
 
-    func logTransition(_ t: AlertTransition) {
-        let a = t.alert
-        let kind: String
-        switch t {
-        case .pending: kind = "pending"
-        case .fired: kind = "firing"
-        case .levelChanged(_, let from): kind = "level \(from.rawValue) -> \(a.level.rawValue)"
-        case .resolved: kind = "resolved"
-        case .cancelled: kind = "cancelled"
+    /// A burst logs one line per rule and kind instead of one per alert (those go to debug): a release
+    /// that puts every worker over a line should not bury the journal, and every transition is kept in the
+    /// store's alert history anyway.
+    static let transitionsLoggedOneByOne = 20
+
+    func logTransitions(_ transitions: [AlertTransition]) {
+        let oneByOne = transitions.count <= Daemon.transitionsLoggedOneByOne
+        if oneByOne || log.level == .debug {
+            for t in transitions { logTransition(t, level: oneByOne ? .info : .debug) }
         }
-        log.info("alert \(kind)", [("rule", a.rule), ("id", a.id), ("labels", Labels(a.seriesLabels).description),
-                                   ("severity", a.level.rawValue), ("threshold", a.threshold)])
+        guard !oneByOne else { return }
+        var counts: [String: Int] = [:]
+        for t in transitions { counts["\(Daemon.kind(of: t))\u{0}\(t.alert.rule)", default: 0] += 1 }
+        for (key, n) in counts.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
+            log.info("alerts \(parts[0])", [("rule", parts[1]), ("count", "\(n)"), ("see", "tidemark alerts")])
+        }
+    }
+
+    static func kind(of t: AlertTransition) -> String {
+        switch t {
+        case .pending: "pending"
+        case .fired: "firing"
+        case .levelChanged(_, let from): "level \(from.rawValue) -> \(t.alert.level.rawValue)"
+        case .resolved: "resolved"
+        case .cancelled: "cancelled"
+        }
+    }
+
+    func logTransition(_ t: AlertTransition, level: LogLevel = .info) {
+        let a = t.alert
+        log.log(level, "alert \(Daemon.kind(of: t))", [("rule", a.rule), ("id", a.id), ("labels", Labels(a.seriesLabels).description),
+                                                      ("severity", a.level.rawValue), ("threshold", a.threshold)])
     }
 
     func dispose(_ path: String?, source: SourceConfig, accepted: Bool) {

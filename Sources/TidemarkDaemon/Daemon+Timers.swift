@@ -14,16 +14,25 @@ import TidemarkStore
 extension Daemon {
     // MARK: Notifications
 
-    /// Turns due groups into outbox rows (one durable transaction), then wakes the worker.
-    func flushDue() {
+    /// A burst is flushed in slices, each stored in one durable transaction and handed to the outbox worker
+    /// at once: the first slice is small, so the first messages are on their way while the rest are still
+    /// being rendered. Later slices run as separate turns of the queue, so a control command can cut in.
+    static let firstSlice = 16
+    static let laterSlice = 256
+
+    /// Turns due groups into outbox rows, then wakes the worker.
+    func flushDue(slice: Int = Daemon.firstSlice) {
         defer { noteChange() }
         dispatchPrecondition(condition: .onQueue(queue))
         let now = Date()
         var d = dispatcher
         let e = engine
         let isSilenced: (Alert) -> Bool = { !e.silencedBy($0, at: now).isEmpty }
-        let flushed = d.flushDue(now: now, isSilenced: isSilenced, isAcknowledged: { e.isAcknowledged($0) }, newID: Daemon.newID)
-        let escalated = d.escalateDue(now: now, isSilenced: isSilenced, isAcknowledged: { e.isAcknowledged($0) }, newID: Daemon.newID)
+        let flushed = d.flushDue(now: now, isSilenced: isSilenced, isAcknowledged: { e.isAcknowledged($0) }, newID: Daemon.newID,
+                                 limit: slice)
+        // Escalations are looked at once the due groups are all dealt with.
+        let escalated = flushed.more ? (notifications: [], changed: []) : d.escalateDue(now: now, isSilenced: isSilenced,
+                                                                  isAcknowledged: { e.isAcknowledged($0) }, newID: Daemon.newID)
         let notes = flushed.notifications + escalated.notifications
         let changed = flushed.changed + escalated.changed
         if !changed.isEmpty {
@@ -42,16 +51,23 @@ extension Daemon {
                 try store.enqueue(items, groups: groups, removedGroups: removed)
                 stateWriteSucceeded()
                 dispatcher = d
+                if !items.isEmpty { outbox.kick() }
                 for n in notes where n.escalatedAfter != nil {
                     log.warning("escalation queued", [("id", n.id), ("alerts", n.alerts.map(\.id).joined(separator: ",")),
                                                        ("after", n.escalatedAfter!.description),
                                                        ("receivers", n.receivers.joined(separator: ","))])
                 }
-                for n in notes where n.escalatedAfter == nil {
-                    log.info("notification queued", [("id", n.id), ("status", n.status), ("alerts", "\(n.alerts.count)"),
-                                                      ("receivers", n.receivers.joined(separator: ",")), ("repeat", "\(n.isRepeat)")])
+                let queued = notes.filter { $0.escalatedAfter == nil }
+                let oneByOne = queued.count <= Daemon.transitionsLoggedOneByOne
+                for n in queued where oneByOne || log.level == .debug {
+                    log.log(oneByOne ? .info : .debug, "notification queued",
+                            [("id", n.id), ("status", n.status), ("alerts", "\(n.alerts.count)"),
+                             ("receivers", n.receivers.joined(separator: ",")), ("repeat", "\(n.isRepeat)")])
                 }
-                if !items.isEmpty { outbox.kick() }
+                if !oneByOne {
+                    log.info("notifications queued", [("count", "\(queued.count)"), ("deliveries", "\(items.count)"),
+                                                       ("more", "\(flushed.more)")])
+                }
             } catch {
                 log.error("cannot queue notifications: \(error); retrying in 5s")
                 stateWriteFailed(error)
@@ -59,7 +75,11 @@ extension Daemon {
                 return
             }
         }
-        if let next = dispatcher.nextDue { scheduleFlush(at: next) }
+        if flushed.more {
+            queue.async { [weak self] in self?.flushDue(slice: Daemon.laterSlice) }
+        } else if let next = dispatcher.nextDue {
+            scheduleFlush(at: next)
+        }
     }
 
     /// Charts from the engine's history as it is now (a value copy: the provider may outlive this step).
@@ -78,10 +98,16 @@ extension Daemon {
         flushTimer = t
     }
 
+    /// 128 random bits as 32 lower-case hex digits.
     static func newID() -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        return bytes.map { String(format: "%02x", $0) }.joined()
+        var generator = SystemRandomNumberGenerator()
+        let hex = Array("0123456789abcdef".utf8)
+        var digits = [UInt8](repeating: 0, count: 32)
+        for half in 0..<2 {
+            let bits = generator.next() as UInt64
+            for i in 0..<16 { digits[half * 16 + i] = hex[Int((bits >> (60 - 4 * UInt64(i))) & 15)] }
+        }
+        return String(decoding: digits, as: UTF8.self)
     }
 
     /// Applies alert changes outside a drop (staleness, reload, silences ending): store, then adopt.
@@ -94,7 +120,7 @@ extension Daemon {
                                          endedAcknowledgements: e.endedAcknowledgements, groups: groups, removedGroups: removed)
             engine = next
             dispatcher = d
-            for t in e.transitions { logTransition(t) }
+            logTransitions(e.transitions)
             flushDue()
         } catch {
             log.error("cannot record alert changes: \(error)")

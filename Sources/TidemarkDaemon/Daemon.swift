@@ -241,7 +241,7 @@ public final class Daemon: @unchecked Sendable {
             lastReload = (now, true, nil)
             auditConfigLoad(cause: cause, ok: true, detail: nil)
             for w in newLoaded.warnings { log.warning("config: \(w)") }
-            for t in e.transitions { logTransition(t) }
+            logTransitions(e.transitions)
             startSources()
             scheduleAllStaleChecks()
             scheduleDigests()

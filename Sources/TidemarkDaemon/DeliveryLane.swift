@@ -16,6 +16,11 @@ final class DeliveryLane: @unchecked Sendable {
     /// Set by a 429 or 503 with Retry-After: nothing more is sent to this receiver until then.
     private(set) var pausedUntil: Date?
     private(set) var inFlight: Set<String> = []
+    /// Due rows read ahead, oldest last (so the next is `popLast`). Each was at the head of its group
+    /// when read, and nothing else sends them, so it stays safe to send in this order.
+    var readAhead: [OutboxItem] = []
+    /// The store may hold due rows not read ahead: new rows, a backoff ended, a group's next message.
+    var mayHaveMore = true
     private var idleSlots: [DeliverySlot] = []
     private var slotCount = 0
     private let makeDeliverer: () -> Deliverer
@@ -67,8 +72,9 @@ final class DeliveryLane: @unchecked Sendable {
     }
 
     /// A delivery came back: its slot is free again (or retired, when the limit was lowered by a reload).
-    func finished(_ id: String, slot: DeliverySlot, outcome: DeliveryOutcome, now: Date) {
-        inFlight.remove(id)
+    func finished(_ item: OutboxItem, slot: DeliverySlot, outcome: DeliveryOutcome, now: Date) {
+        inFlight.remove(item.id)
+        if item.groupKey != nil { mayHaveMore = true }   // the group's next message is at its head now
         if idleSlots.count + inFlight.count < receiver.inFlightLimit { idleSlots.append(slot) }
         if case .retry(_, let after?) = outcome, after > 0 {
             pausedUntil = max(pausedUntil ?? now, now.addingTimeInterval(min(after, 3600)))

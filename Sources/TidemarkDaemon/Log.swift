@@ -45,7 +45,8 @@ public struct Log: Sendable {
             line += flat
             for (k, v) in fields {
                 let safe = escapedText(v, limit: 1024)
-                let value = safe.contains(" ") || safe.isEmpty ? "\"\(safe.replacingOccurrences(of: "\"", with: "'"))\"" : safe
+                let value = safe.isEmpty || safe.utf8.contains(UInt8(ascii: " "))
+                    ? "\"" + String(safe.map { $0 == "\"" ? "'" : $0 }) + "\"" : safe
                 line += " \(k)=\(value)"
             }
         }

@@ -30,7 +30,14 @@ public final class OutboxWorker: @unchecked Sendable {
     private var allowed: AllowLists
     /// Outcomes not yet written: written before the next look at what is due, in one transaction.
     private var finished: [OutboxItem] = []
+    /// What each receiver said on delivery, for the log line written with the batch.
+    private var deliveredDetail: [String: String] = [:]
     private var drainQueued = false
+    private var writeQueued = false
+    /// Set by a kick or a timer: ask the store which receivers have due rows.
+    private var lookForReceivers = true
+    /// Something may have moved the next time to wake (a retry, a pause, a rate limit, new rows).
+    private var wakeNeedsChecking = true
     private var timer: DispatchSourceTimer?
     private var idleWaiters: [DispatchSemaphore] = []
     /// `test-notify` is one synchronous attempt outside the outbox, on its own handle.
@@ -89,13 +96,17 @@ public final class OutboxWorker: @unchecked Sendable {
             // A removed receiver's deliveries in flight still come back to it; nothing new starts there.
             for (name, lane) in lanes where next[name] == nil && !lane.isIdle { retired[name] = lane }
             lanes = next
+            lookForReceivers = true
             drain()
         }
     }
 
     /// Delivers whatever is due now (new rows were queued).
     public func kick() {
-        queue.async { [self] in drainSoon() }
+        queue.async { [self] in
+            lookForReceivers = true
+            drainSoon()
+        }
     }
 
     /// Stops starting deliveries; waits up to `timeout` seconds for those in flight and writes their
@@ -124,41 +135,62 @@ public final class OutboxWorker: @unchecked Sendable {
         }
     }
 
+    /// Fills every lane's free slots, reading ahead from the store only when a lane has run out.
     private func drain() {
         dispatchPrecondition(condition: .onQueue(queue))
-        writeFinished()
         guard !stopping.load(ordering: .relaxed) else { return }
         let now = Date()
         do {
-            for name in try store.dueReceivers(now: now) {
-                guard let lane = lanes[name] else {
+            if lookForReceivers {
+                lookForReceivers = false
+                wakeNeedsChecking = true
+                for name in try store.dueReceivers(now: now) {
+                    if let lane = lanes[name] { lane.mayHaveMore = true; continue }
                     let abandoned = try store.abandonOutbox(receiver: name, now: now)
                     metrics.count("notifications", ["receiver": name, "outcome": "dead"], by: Double(abandoned))
                     log.error("outbox: \(abandoned) deliveries dead", [("receiver", name), ("error", "receiver \(name) is no longer configured")])
-                    continue
-                }
-                let room = lane.capacity(now: now)
-                guard room > 0 else { continue }
-                for item in try store.dueOutbox(now: now, receiver: name, limit: room + lane.inFlight.count)
-                where !lane.inFlight.contains(item.id) {
-                    guard lane.capacity(now: now) > 0, lane.start(item, now: now, allowed: allowed, done: { [self] slot, outcome, seconds in
-                        queue.async { self.completed(item, lane: lane, slot: slot, outcome: outcome, seconds: seconds) }
-                    }) else { break }
                 }
             }
+            for lane in lanes.values { try fill(lane, now: now) }
         } catch {
             log.error("outbox: cannot read: \(error)")
             schedule(at: now.addingTimeInterval(10))
             return
         }
-        scheduleNextWake(now: now)
+        if wakeNeedsChecking { scheduleNextWake(now: now) }
+    }
+
+    private static let readAheadRows = 256
+
+    private func fill(_ lane: DeliveryLane, now: Date) throws {
+        while lane.capacity(now: now) > 0 {
+            if lane.readAhead.isEmpty {
+                guard lane.mayHaveMore else { return }
+                writeFinished()       // what was delivered decides which message heads each group
+                let rows = try store.dueOutbox(now: now, receiver: lane.receiver.name, limit: Self.readAheadRows + lane.inFlight.count)
+                lane.mayHaveMore = rows.count >= Self.readAheadRows
+                lane.readAhead = rows.filter { !lane.inFlight.contains($0.id) }.reversed()
+                if lane.readAhead.isEmpty { return }
+            }
+            let item = lane.readAhead[lane.readAhead.count - 1]
+            let started = lane.start(item, now: now, allowed: allowed) { [self] slot, outcome, seconds in
+                queue.async { self.completed(item, lane: lane, slot: slot, outcome: outcome, seconds: seconds) }
+            }
+            guard started else {
+                wakeNeedsChecking = true      // rate-limited: wake when the next token is there
+                return
+            }
+            lane.readAhead.removeLast()
+        }
     }
 
     /// The soonest of: a backoff ending, a paused or rate-limited lane able to send again. Lanes that are
     /// full wake the worker themselves as deliveries come back.
     private func scheduleNextWake(now: Date) {
+        wakeNeedsChecking = false
+        writeFinished()               // a retry's next attempt is read back from the store
         var next = (try? store.nextOutboxAttempt(after: now)) ?? nil
-        for lane in lanes.values {
+        for lane in lanes.values where !lane.readAhead.isEmpty || lane.mayHaveMore {
             if let wake = lane.wakeAt(now: now) { next = min(next ?? wake, wake) }
         }
         if let next { schedule(at: next) } else { timer?.cancel(); timer = nil }
@@ -167,9 +199,11 @@ public final class OutboxWorker: @unchecked Sendable {
     private func completed(_ original: OutboxItem, lane: DeliveryLane, slot: DeliverySlot, outcome: DeliveryOutcome, seconds: Double) {
         dispatchPrecondition(condition: .onQueue(queue))
         let now = Date()
-        lane.finished(original.id, slot: slot, outcome: outcome, now: now)
+        lane.finished(original, slot: slot, outcome: outcome, now: now)
         metrics.observe("delivery_duration", ["receiver": original.receiver], seconds: seconds)
-        finished.append(record(outcome, of: original, receiver: lane.receiver, now: now))
+        let item = record(outcome, of: original, receiver: lane.receiver, now: now)
+        finished.append(item)
+        if item.state != .sent { wakeNeedsChecking = true }
         if let name = retired.first(where: { $0.value === lane })?.key, lane.isIdle { retired[name] = nil }
         if stopping.load(ordering: .relaxed) {
             if allLanesIdle {
@@ -177,6 +211,16 @@ public final class OutboxWorker: @unchecked Sendable {
                 idleWaiters = []
             }
             return
+        }
+        // Outcomes are written in batches: at 64, when a lane reads ahead again, or 5 ms after the first.
+        if finished.count >= 64 {
+            writeFinished()
+        } else if !writeQueued {
+            writeQueued = true
+            queue.asyncAfter(deadline: .now() + .milliseconds(5)) { [self] in
+                writeQueued = false
+                writeFinished()
+            }
         }
         drainSoon()
     }
@@ -189,11 +233,27 @@ public final class OutboxWorker: @unchecked Sendable {
             // The deliveries stay pending in the store and will be attempted again: at-least-once.
             log.error("outbox: cannot record delivery results: \(error)")
         }
+        logDeliveries(finished.filter { $0.state == .sent })
+        for receiver in Set(finished.filter { $0.state == .sent }.map(\.receiver)) { onDelivered(receiver) }
         finished = []
+        deliveredDetail = [:]
         onChange()
     }
 
-    /// The row as it should be stored after one attempt, with its log line and counters.
+    /// One line per delivery, or per receiver when a batch is large (each delivery then at debug level).
+    private func logDeliveries(_ sent: [OutboxItem]) {
+        let oneByOne = sent.count <= 20
+        for item in sent where oneByOne || log.level == .debug {
+            log.log(oneByOne ? .info : .debug, "notification delivered",
+                    [("id", item.id), ("receiver", item.receiver), ("detail", deliveredDetail[item.id] ?? "")])
+        }
+        guard !oneByOne else { return }
+        for (receiver, items) in Dictionary(grouping: sent, by: \.receiver).sorted(by: { $0.key < $1.key }) {
+            log.info("notifications delivered", [("receiver", receiver), ("count", "\(items.count)")])
+        }
+    }
+
+    /// The row as it should be stored after one attempt, with its counters (and its log line, unless delivered).
     func record(_ outcome: DeliveryOutcome, of original: OutboxItem, receiver: ReceiverConfig, now: Date) -> OutboxItem {
         var item = original
         item.attempts += 1
@@ -202,8 +262,7 @@ public final class OutboxWorker: @unchecked Sendable {
             item.state = .sent
             item.lastError = nil
             metrics.count("notifications", ["receiver": item.receiver, "outcome": "delivered"])
-            log.info("notification delivered", [("id", item.id), ("receiver", item.receiver), ("detail", detail)])
-            onDelivered(item.receiver)
+            deliveredDetail[item.id] = detail
         case .retry(let error, let after):
             item.lastError = error
             if now.timeIntervalSince(item.createdAt) >= receiver.giveUpAfter.seconds {
@@ -239,7 +298,10 @@ public final class OutboxWorker: @unchecked Sendable {
         guard !stopping.load(ordering: .relaxed) else { return }
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(wallDeadline: .now() + max(0, date.timeIntervalSinceNow), leeway: .milliseconds(50))
-        t.setEventHandler { [weak self] in self?.drain() }
+        t.setEventHandler { [weak self] in
+            self?.lookForReceivers = true
+            self?.drain()
+        }
         t.resume()
         timer = t
     }

@@ -7,9 +7,9 @@ extension Store {
     public func commitAlertChanges(upserted: [Alert], removed: [String], transitions: [AlertTransition],
                                    endedAcknowledgements: [String], groups: [NotificationGroup], removedGroups: [String]) throws {
         try durableWrite { db in
-            try saveAlertChanges(db, upserted: upserted, removed: removed, transitions: transitions, dropID: nil,
-                                 endedAcknowledgements: endedAcknowledgements)
-            try saveGroups(db, groups, removed: removedGroups)
+            let encoded = try saveAlertChanges(db, upserted: upserted, removed: removed, transitions: transitions, dropID: nil,
+                                               endedAcknowledgements: endedAcknowledgements)
+            try saveGroups(db, groups, removed: removedGroups, encodedAlerts: encoded)
         }
     }
 
@@ -22,28 +22,40 @@ extension Store {
     }
 
     /// Active alerts as they now are, the audit trail of transitions, and acknowledgements that ended.
+    /// An alert that is both upserted and in a transition (every firing) is encoded once.
+    /// Returns the alerts as encoded, for `saveGroups` in the same transaction to copy.
+    @discardableResult
     func saveAlertChanges(_ db: Database, upserted: [Alert], removed: [String], transitions: [AlertTransition],
-                                  dropID: Int64?, endedAcknowledgements: [String]) throws {
-        let encoder = JSONEncoder()
-        for a in upserted {
-            try db.execute(sql: "INSERT OR REPLACE INTO alerts(id, rule, body) VALUES (?, ?, ?)",
-                           arguments: [a.id, a.rule, try encoder.encode(a)])
+                          dropID: Int64?, endedAcknowledgements: [String]) throws -> [String: EncodedAlert] {
+        let encoder = CompactJSONEncoder()
+        var encoded: [String: EncodedAlert] = [:]
+        func body(_ a: Alert) throws -> Data {
+            if let done = encoded[a.id], done.alert == a { return done.body }
+            let data = try encoder.encode(a)
+            encoded[a.id] = EncodedAlert(alert: a, body: data)
+            return data
         }
-        for id in removed { try db.execute(sql: "DELETE FROM alerts WHERE id = ?", arguments: [id]) }
+        let upsert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO alerts(id, rule, body) VALUES (?, ?, ?)")
+        for a in upserted { try upsert.execute(arguments: [a.id, a.rule, try body(a)]) }
+        let delete = try db.cachedStatement(sql: "DELETE FROM alerts WHERE id = ?")
+        for id in removed { try delete.execute(arguments: [id]) }
         let at = Date().timeIntervalSince1970
+        let event = try db.cachedStatement(sql: "INSERT INTO alert_events(alert_id, rule, kind, at, drop_id, body) VALUES (?, ?, ?, ?, ?, ?)")
         for t in transitions {
-            try db.execute(sql: "INSERT INTO alert_events(alert_id, rule, kind, at, drop_id, body) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [t.alert.id, t.alert.rule, Store.kind(t), at, dropID, try encoder.encode(t.alert)])
+            try event.execute(arguments: [t.alert.id, t.alert.rule, Store.kind(t), at, dropID, try body(t.alert)])
         }
         for id in endedAcknowledgements { try db.execute(sql: "DELETE FROM acks WHERE alert_id = ?", arguments: [id]) }
+        return encoded
     }
 
-    func saveGroups(_ db: Database, _ groups: [NotificationGroup], removed: [String]) throws {
-        let encoder = JSONEncoder()
-        for g in groups {
-            try db.execute(sql: "INSERT OR REPLACE INTO groups(key, body) VALUES (?, ?)", arguments: [g.key, try encoder.encode(g)])
-        }
-        for k in removed { try db.execute(sql: "DELETE FROM groups WHERE key = ?", arguments: [k]) }
+    func saveGroups(_ db: Database, _ groups: [NotificationGroup], removed: [String],
+                    encodedAlerts: [String: EncodedAlert] = [:]) throws {
+        var encoder = CompactJSONEncoder()
+        encoder.encodedAlerts = encodedAlerts
+        let save = try db.cachedStatement(sql: "INSERT OR REPLACE INTO groups(key, body) VALUES (?, ?)")
+        for g in groups { try save.execute(arguments: [g.key, try encoder.encode(g)]) }
+        let delete = try db.cachedStatement(sql: "DELETE FROM groups WHERE key = ?")
+        for k in removed { try delete.execute(arguments: [k]) }
     }
 
     static func kind(_ t: AlertTransition) -> String {

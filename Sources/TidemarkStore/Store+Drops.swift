@@ -47,9 +47,9 @@ extension Store {
                                                         old.flatMap { $0.hasValue ? $0.value : nil }, old?.marker?.meaning])
                 }
             }
-            try saveAlertChanges(db, upserted: c.upsertedAlerts, removed: c.removedAlerts, transitions: c.transitions,
-                                 dropID: dropID, endedAcknowledgements: c.endedAcknowledgements)
-            try saveGroups(db, c.groups, removed: c.removedGroups)
+            let encoded = try saveAlertChanges(db, upserted: c.upsertedAlerts, removed: c.removedAlerts, transitions: c.transitions,
+                                               dropID: dropID, endedAcknowledgements: c.endedAcknowledgements)
+            try saveGroups(db, c.groups, removed: c.removedGroups, encodedAlerts: encoded)
             try insertOutbox(db, c.outbox)
             return dropID
         }

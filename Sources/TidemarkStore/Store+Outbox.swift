@@ -39,14 +39,21 @@ extension Store {
 
     /// One receiver's deliveries due at `now`, oldest first, leaving out any queued behind an earlier
     /// undelivered message of the same group (a resolve waits for its firing, even while it retries).
+    /// Pending and retrying rows are read separately so each walks the `outbox_lane` index in order and
+    /// stops at `limit`, however long the queue (a pending row's next attempt is its creation time).
     public func dueOutbox(now: Date, receiver: String, limit: Int) throws -> [OutboxItem] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM outbox AS o WHERE receiver = ?1 AND state IN ('pending', 'retrying') AND next_attempt_at <= ?2
-                AND (group_key IS NULL OR NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.receiver = ?1
-                    AND e.group_key = o.group_key AND e.state IN ('pending', 'retrying') AND e.created_at < o.created_at))
-                ORDER BY next_attempt_at, created_at LIMIT ?3
-                """, arguments: [receiver, now.timeIntervalSince1970, limit]).map(Store.outboxItem)
+            var rows: [OutboxItem] = []
+            for state in ["retrying", "pending"] {
+                rows += try Row.fetchAll(db.cachedStatement(sql: """
+                    SELECT * FROM outbox AS o WHERE receiver = ?1 AND state = ?2 AND next_attempt_at <= ?3
+                    AND (group_key IS NULL OR NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.receiver = ?1
+                        AND e.group_key = o.group_key AND e.state IN ('pending', 'retrying') AND e.created_at < o.created_at))
+                    ORDER BY next_attempt_at LIMIT ?4
+                    """), arguments: [receiver, state, now.timeIntervalSince1970, limit]).map(Store.outboxItem)
+            }
+            rows.sort { ($0.nextAttemptAt, $0.createdAt) < ($1.nextAttemptAt, $1.createdAt) }
+            return Array(rows.prefix(limit))
         }
     }
 

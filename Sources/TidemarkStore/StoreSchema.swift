@@ -65,7 +65,7 @@ extension Store {
             try db.execute(sql: """
                 ALTER TABLE outbox ADD COLUMN group_key TEXT;
                 CREATE INDEX outbox_lane ON outbox(receiver, state, next_attempt_at);
-                CREATE INDEX outbox_group ON outbox(receiver, group_key, state, created_at);
+                CREATE INDEX outbox_group ON outbox(receiver, group_key, created_at) WHERE state IN ('pending', 'retrying');
                 """)
         }
         return m

@@ -54,7 +54,7 @@ struct Harness {
         let e = engine
         let at = now
         var counter = nextID
-        let (notes, _) = dispatcher.flushDue(now: now, isSilenced: { !e.silencedBy($0, at: at).isEmpty },
+        let (notes, _, _) = dispatcher.flushDue(now: now, isSilenced: { !e.silencedBy($0, at: at).isEmpty },
                                              isAcknowledged: { e.isAcknowledged($0) }, newID: { counter += 1; return "n\(counter)" })
         let (escalations, _) = dispatcher.escalateDue(now: now, isSilenced: { !e.silencedBy($0, at: at).isEmpty },
                                                       isAcknowledged: { e.isAcknowledged($0) }, newID: { counter += 1; return "n\(counter)" })

@@ -107,15 +107,16 @@ public struct Dispatcher: Sendable {
         var changed: [String] = []
         for i in routeIndexes(for: labels) {
             let route = routes[i]
+            let grouped = groupLabels(route, labels)
+            let k = "\(i):\(grouped)"
             if case .resolved = transition, !route.sendResolved {
-                if groups[key(i, labels)]?.alerts.removeValue(forKey: alert.id) != nil {
-                    groups[key(i, labels)]!.forgetEscalation(of: alert.id)
-                    changed.append(key(i, labels))
+                if groups[k]?.alerts.removeValue(forKey: alert.id) != nil {
+                    groups[k]!.forgetEscalation(of: alert.id)
+                    changed.append(k)
                 }
                 continue
             }
-            let k = key(i, labels)
-            var g = groups[k] ?? NotificationGroup(key: k, route: i, groupLabels: groupLabels(route, labels).dictionary,
+            var g = groups[k] ?? NotificationGroup(key: k, route: i, groupLabels: grouped.dictionary,
                                                   alerts: [:], dirty: false, lastSentAt: nil, nextFlushAt: nil)
             g.alerts[alert.id] = alert
             if route.escalate != nil { g.trackCritical(alert, now: now) }
@@ -171,12 +172,16 @@ public struct Dispatcher: Sendable {
     /// Notifications for every group due at `now`. Silenced alerts are left out (and their groups stay
     /// quiet); acknowledged ones are left out of repeats. Outside a route's hours the group waits for
     /// the next window. Returns the notifications and the keys of groups changed.
+    /// `limit` caps how many due groups one call deals with (a burst is flushed in slices, so the first
+    /// messages are stored and sent while the rest are still being rendered); `more` says some are left.
     public mutating func flushDue(now: Date, isSilenced: (Alert) -> Bool, isAcknowledged: (Alert) -> Bool,
-                                  newID: () -> String) -> (notifications: [AlertNotification], changed: [String]) {
+                                  newID: () -> String, limit: Int = .max)
+        -> (notifications: [AlertNotification], changed: [String], more: Bool) {
         var out: [AlertNotification] = []
         var changed: [String] = []
-        for k in groups.keys.sorted() {
-            guard var g = groups[k], let due = g.nextFlushAt, due <= now else { continue }
+        let due = groups.compactMap { k, g in g.nextFlushAt.map { $0 <= now } == true ? k : nil }.sorted()
+        for k in due.prefix(limit) {
+            guard var g = groups[k] else { continue }
             changed.append(k)
             let route = routes[g.route]
             if let hours = route.hours, let opens = nextOpening(hours, from: now), opens > now {
@@ -207,7 +212,7 @@ public struct Dispatcher: Sendable {
             g.nextFlushAt = repeatEvery > 0 ? now.addingTimeInterval(repeatEvery) : nil
             groups[k] = g
         }
-        return (out, changed)
+        return (out, changed, due.count > limit)
     }
 
     func key(_ route: Int, _ labels: Labels) -> String { "\(route):\(groupLabels(routes[route], labels))" }
