@@ -179,8 +179,8 @@ public struct Dispatcher: Sendable {
         -> (notifications: [AlertNotification], changed: [String], more: Bool) {
         var out: [AlertNotification] = []
         var changed: [String] = []
-        let due = groups.compactMap { k, g in g.nextFlushAt.map { $0 <= now } == true ? k : nil }.sorted()
-        for k in due.prefix(limit) {
+        let due = groups.compactMap { k, g in g.nextFlushAt.map { $0 <= now } == true ? k : nil }
+        for k in Dispatcher.smallest(limit, of: due) {
             guard var g = groups[k] else { continue }
             changed.append(k)
             let route = routes[g.route]
@@ -213,6 +213,25 @@ public struct Dispatcher: Sendable {
             groups[k] = g
         }
         return (out, changed, due.count > limit)
+    }
+
+    /// The `n` smallest keys in order, without sorting them all: a burst of 10,000 due groups is flushed
+    /// in slices, and sorting every due key again for each slice cost more than the slice itself.
+    static func smallest(_ n: Int, of keys: [String]) -> [String] {
+        guard keys.count > n else { return keys.sorted() }
+        guard n > 0 else { return [] }
+        var kept: [String] = []
+        kept.reserveCapacity(n + 1)
+        for k in keys where kept.count < n || k < kept[kept.count - 1] {
+            var low = 0, high = kept.count          // the first kept key greater than k
+            while low < high {
+                let mid = (low + high) / 2
+                if kept[mid] > k { high = mid } else { low = mid + 1 }
+            }
+            kept.insert(k, at: low)
+            if kept.count > n { kept.removeLast() }
+        }
+        return kept
     }
 
     func key(_ route: Int, _ labels: Labels) -> String { "\(route):\(groupLabels(routes[route], labels))" }
