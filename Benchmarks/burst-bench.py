@@ -183,7 +183,8 @@ def main():
     receiver = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "burst_receiver.py")], stdout=subprocess.PIPE, text=True)
     try:
         port = int(receiver.stdout.readline())
-        version = subprocess.run([am, "--version"], capture_output=True, text=True).stderr.split("\n")[0]
+        out = subprocess.run([am, "--version"], capture_output=True, text=True)
+        version = (out.stdout or out.stderr).split("\n")[0]
         print(f"{time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())}; {os.cpu_count()} cores; {binary}; {version}")
         print(f"receiver: asyncio on loopback, calibrated at {calibrate(port):,.0f} requests/s (8 keep-alive connections)")
         for count in counts:

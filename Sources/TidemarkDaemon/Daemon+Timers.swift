@@ -77,9 +77,10 @@ extension Daemon {
         }
         if flushed.more {
             queue.async { [weak self] in self?.flushDue(slice: Daemon.laterSlice) }
-        } else if let next = dispatcher.nextDue {
-            scheduleFlush(at: next)
+            return
         }
+        store.forgetEncodedAlerts()
+        if let next = dispatcher.nextDue { scheduleFlush(at: next) }
     }
 
     /// Charts from the engine's history as it is now (a value copy: the provider may outlive this step).

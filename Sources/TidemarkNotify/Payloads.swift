@@ -37,12 +37,13 @@ public struct MessageRenderer: Sendable {
     /// on each alert (and `suppressed` for small counts).
     public func alertmanager(_ n: AlertNotification, receiver: String, maxAlerts: Int) -> JSON {
         let shown = maxAlerts > 0 ? Array(n.alerts.prefix(maxAlerts)) : n.alerts
+        // Labels and annotations (templates rendered) once per alert, for the alert and the common sets.
         let allLabels = n.alerts.map(presentation.labels)
         let annotations = n.alerts.map(annotations)
         return .object([
             ("receiver", .string(receiver)),
             ("status", .string(n.status)),
-            ("alerts", .array(shown.map(alertJSON))),
+            ("alerts", .array(shown.indices.map { alertJSON(shown[$0], labels: allLabels[$0], annotations: annotations[$0]) })),
             ("groupLabels", stringObject(n.groupLabels)),
             ("commonLabels", stringObject(common(allLabels))),
             ("commonAnnotations", stringObject(common(annotations))),
@@ -54,12 +55,12 @@ public struct MessageRenderer: Sendable {
         ] + (n.escalatedAfter.map { [("escalatedAfter", .string($0.description))] } ?? []))
     }
 
-    func alertJSON(_ a: Alert) -> JSON {
+    func alertJSON(_ a: Alert, labels: [String: String], annotations: [String: String]) -> JSON {
         let suppressed = presentation.isSuppressed(a.value, isCount: a.isCount)
         var fields: [(String, JSON)] = [
             ("status", .string(a.phase == .resolved ? "resolved" : "firing")),
-            ("labels", stringObject(presentation.labels(a))),
-            ("annotations", stringObject(annotations(a))),
+            ("labels", stringObject(labels)),
+            ("annotations", stringObject(annotations)),
             ("startsAt", .string(rfc3339(a.startsAt))),
             ("endsAt", .string(a.endsAt.map(rfc3339) ?? "0001-01-01T00:00:00Z")),
             ("generatorURL", .string(presentation.rule(a)?.runbook ?? "")),

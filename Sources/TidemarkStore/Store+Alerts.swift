@@ -15,10 +15,16 @@ extension Store {
 
     /// Enqueues notifications and the group state that produced them, durably, in one transaction.
     public func enqueue(_ items: [OutboxItem], groups: [NotificationGroup], removedGroups: [String]) throws {
+        let encoded = lastEncodedAlerts.withLock { $0 }
         try durableWrite { db in
             try insertOutbox(db, items)
-            try saveGroups(db, groups, removed: removedGroups)
+            try saveGroups(db, groups, removed: removedGroups, encodedAlerts: encoded)
         }
+    }
+
+    /// The flush of a drop's groups is done: its encoded alerts are not needed again.
+    public func forgetEncodedAlerts() {
+        lastEncodedAlerts.withLock { $0 = [:] }
     }
 
     /// Active alerts as they now are, the audit trail of transitions, and acknowledgements that ended.

@@ -51,6 +51,7 @@ extension Store {
                                                dropID: dropID, endedAcknowledgements: c.endedAcknowledgements)
             try saveGroups(db, c.groups, removed: c.removedGroups, encodedAlerts: encoded)
             try insertOutbox(db, c.outbox)
+            lastEncodedAlerts.withLock { $0 = encoded }
             return dropID
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GRDB
 import TidemarkCore
 
@@ -9,6 +10,10 @@ import TidemarkCore
 public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// The alerts of the last drop as encoded in its transaction: the flush that follows stores the same
+    /// alerts in their groups again, and copies these bytes instead of encoding them anew. Taken by
+    /// the flush, and replaced by the next drop, so it holds one drop's alerts at most.
+    let lastEncodedAlerts = Mutex<[String: EncodedAlert]>([:])
 
     /// Opens (creating if needed) the database, checks it with `quick_check` and migrates the schema.
     public init(directory: String) throws(StoreError) {
