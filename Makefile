@@ -14,7 +14,7 @@ APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev zlib1g-dev libcai
 APT_TEST      = python3-aiosmtpd openssl systemd python3-prometheus-client python3-openpyxl chromium
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
-.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-fanout bench-e2e bench-digest fuzz soak
+.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-fanout bench-e2e bench-digest bench-burst fuzz soak
 
 all: build
 
@@ -51,7 +51,7 @@ install: release
 	[ -e $(CONFDIR)/tidemark.yml ] || install -m 0640 Config/tidemark.yml $(CONFDIR)/tidemark.yml
 
 # Release-mode benchmarks (Benchmarks/ is its own package, so `make test` never builds it).
-bench: bench-reader bench-xlsx bench-engine bench-fanout bench-e2e bench-digest
+bench: bench-reader bench-xlsx bench-engine bench-fanout bench-e2e bench-digest bench-burst
 
 APT_BENCH     = time util-linux
 
@@ -82,6 +82,16 @@ bench-fanout: deps
 bench-e2e: release
 	cd Benchmarks && $(SWIFT) build -c release --product status-bench
 	/usr/bin/python3 Benchmarks/e2e-bench.py
+
+# A burst of 1,000 and 10,000 alerts, each its own notification, against Alertmanager with the same
+# loopback receiver (Debian's prometheus-alertmanager; installed without starting its service), then
+# where the time goes in-process (Benchmarks/Sources/burst-profile).
+bench-burst: release
+	@command -v prometheus-alertmanager >/dev/null || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
+		chmod +x /usr/sbin/policy-rc.d; $(MAKE) --no-print-directory deps APT_PACKAGES="prometheus-alertmanager"; \
+		rm -f /usr/sbin/policy-rc.d; }
+	cd Benchmarks && $(SWIFT) build -c release --product burst-profile && ./.build/release/burst-profile 1000
+	/usr/bin/python3 Benchmarks/burst-bench.py
 
 # Crash and outage soak against an independent model of the notifications (scripts/soak.py --help).
 SOAK_ARGS ?=
