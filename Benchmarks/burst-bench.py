@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Burst benchmark (issue #18): one event that puts N alerts over a line, each its own notification, to
-one loopback receiver (Benchmarks/burst_receiver.py) — tidemark against Alertmanager in the same run.
+one loopback receiver (Benchmarks/receiver_async.py) — tidemark against Alertmanager in the same run.
 
   tidemark      one CSV drop of N rows (one worker each) renamed into a watched directory; a rule that
                 fires on every worker; group_by [worker_id], group_wait 0s. Clock starts at the rename.
@@ -47,6 +47,17 @@ def wait_for(predicate, seconds, what):
 
 def wait_all(port, count, seconds=120):
     return wait_for(lambda: (s := stats(port))["distinct"] >= count and s, seconds, f"{count} deliveries")
+
+
+def measure(port, count, event):
+    """Seconds from the event to the first and to the last of `count` distinct deliveries, and repeats."""
+    http(port, "POST", "/reset", b"")
+    t0 = time.monotonic()
+    event()
+    wait_all(port, count)
+    time.sleep(0.5)                            # anything repeated shortly after still counts
+    s = stats(port)
+    return s["first"] - t0, s["last"] - t0, s["repeats"]
 
 
 def calibrate(port, requests=3000, connections=8):
@@ -103,13 +114,7 @@ routes:
         tmp = os.path.join(work, "drops", ".incoming.tmp")
         with open(tmp, "w") as f:
             f.write("extract_date,team,worker_id,case_ref\n" + "".join(f"2026-11-30,North,W{k:05d},C{k}\n" for k in range(count)))
-        http(port, "POST", "/reset", b"")
-        t0 = time.monotonic()
-        os.rename(tmp, os.path.join(work, "drops", "caseloads-2026-11-30.csv"))
-        s = wait_all(port, count)
-        time.sleep(0.5)                        # anything repeated shortly after still counts
-        s = stats(port)
-        return s["first"] - t0, s["last"] - t0, s["repeats"]
+        return measure(port, count, lambda: os.rename(tmp, os.path.join(work, "drops", "caseloads-2026-11-30.csv")))
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait()
@@ -147,13 +152,7 @@ receivers:
         alerts = json.dumps([{"labels": {"alertname": "caseload_high", "team": "North", "worker_id": f"W{k:05d}"},
                               "annotations": {"summary": f"Caseload for W{k:05d} is 1 (Amber, over 0)"},
                               "startsAt": now} for k in range(count)]).encode()
-        http(port, "POST", "/reset", b"")
-        t0 = time.monotonic()
-        http(web, "POST", "/api/v2/alerts", alerts, timeout=60)
-        s = wait_all(port, count)
-        time.sleep(0.5)
-        s = stats(port)
-        return s["first"] - t0, s["last"] - t0, s["repeats"]
+        return measure(port, count, lambda: http(web, "POST", "/api/v2/alerts", alerts, timeout=60))
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait()
@@ -180,7 +179,7 @@ def main():
     counts = opts.count or [1000, 10000]
     binary = os.environ.get("TIDEMARK_BIN", os.path.join(ROOT, ".build/release/tidemark"))
     am = os.environ.get("ALERTMANAGER_BIN", shutil.which("prometheus-alertmanager") or "alertmanager")
-    receiver = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "burst_receiver.py")], stdout=subprocess.PIPE, text=True)
+    receiver = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "receiver_async.py")], stdout=subprocess.PIPE, text=True)
     try:
         port = int(receiver.stdout.readline())
         out = subprocess.run([am, "--version"], capture_output=True, text=True)
