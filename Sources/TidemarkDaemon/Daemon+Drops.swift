@@ -159,17 +159,12 @@ extension Daemon {
         }
     }
 
-    /// A burst logs one line per rule and kind instead of one per alert (those go to debug): a release
-    /// that puts every worker over a line should not bury the journal, and every transition is kept in the
-    /// store's alert history anyway.
-    static let transitionsLoggedOneByOne = 20
-
+    /// One line per transition, or for a burst one per rule and kind (`Log.itemsLoggedOneByOne`).
     func logTransitions(_ transitions: [AlertTransition]) {
-        let oneByOne = transitions.count <= Daemon.transitionsLoggedOneByOne
-        if oneByOne || log.level == .debug {
-            for t in transitions { logTransition(t, level: oneByOne ? .info : .debug) }
+        if let each = log.levelForEach(of: transitions.count) {
+            for t in transitions { logTransition(t, level: each) }
         }
-        guard !oneByOne else { return }
+        guard transitions.count > Log.itemsLoggedOneByOne else { return }
         var counts: [String: Int] = [:]
         for t in transitions { counts["\(Daemon.kind(of: t))\u{0}\(t.alert.rule)", default: 0] += 1 }
         for (key, n) in counts.sorted(by: { $0.key < $1.key }) {

@@ -58,13 +58,14 @@ extension Daemon {
                                                        ("receivers", n.receivers.joined(separator: ","))])
                 }
                 let queued = notes.filter { $0.escalatedAfter == nil }
-                let oneByOne = queued.count <= Daemon.transitionsLoggedOneByOne
-                for n in queued where oneByOne || log.level == .debug {
-                    log.log(oneByOne ? .info : .debug, "notification queued",
-                            [("id", n.id), ("status", n.status), ("alerts", "\(n.alerts.count)"),
-                             ("receivers", n.receivers.joined(separator: ",")), ("repeat", "\(n.isRepeat)")])
+                if let each = log.levelForEach(of: queued.count) {
+                    for n in queued {
+                        log.log(each, "notification queued", [("id", n.id), ("status", n.status), ("alerts", "\(n.alerts.count)"),
+                                                             ("receivers", n.receivers.joined(separator: ",")),
+                                                             ("repeat", "\(n.isRepeat)")])
+                    }
                 }
-                if !oneByOne {
+                if queued.count > Log.itemsLoggedOneByOne {
                     log.info("notifications queued", [("count", "\(queued.count)"), ("deliveries", "\(items.count)"),
                                                        ("more", "\(flushed.more)")])
                 }

@@ -26,6 +26,17 @@ public struct Log: Sendable {
         self.journal = journal
     }
 
+    /// A burst (more than this many transitions, notifications or deliveries in one step) is logged as a
+    /// summary line, with each item at debug level: a release that puts every worker over a line should
+    /// not bury the journal, and the store keeps every item anyway.
+    public static let itemsLoggedOneByOne = 20
+
+    /// The level to log each of `count` items at, or nil when those lines would not be written.
+    public func levelForEach(of count: Int) -> LogLevel? {
+        let each: LogLevel = count <= Log.itemsLoggedOneByOne ? .info : .debug
+        return each >= level ? each : nil
+    }
+
     public func debug(_ message: String, _ fields: [(String, String)] = []) { log(.debug, message, fields) }
     public func info(_ message: String, _ fields: [(String, String)] = []) { log(.info, message, fields) }
     public func warning(_ message: String, _ fields: [(String, String)] = []) { log(.warning, message, fields) }

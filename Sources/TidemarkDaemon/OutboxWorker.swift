@@ -28,10 +28,9 @@ public final class OutboxWorker: @unchecked Sendable {
     /// Lanes of receivers a reload removed, until their deliveries in flight come back.
     private var retired: [String: DeliveryLane] = [:]
     private var allowed: AllowLists
-    /// Outcomes not yet written: written before the next look at what is due, in one transaction.
-    private var finished: [OutboxItem] = []
-    /// What each receiver said on delivery, for the log line written with the batch.
-    private var deliveredDetail: [String: String] = [:]
+    /// Outcomes not yet written, with what the receiver said on delivery (for the log line written with
+    /// the batch): written before the next look at what is due, in one transaction.
+    private var finished: [(item: OutboxItem, detail: String?)] = []
     private var drainQueued = false
     private var writeQueued = false
     /// Set by a kick or a timer: ask the store which receivers have due rows.
@@ -202,7 +201,7 @@ public final class OutboxWorker: @unchecked Sendable {
         lane.finished(original, slot: slot, outcome: outcome, now: now)
         metrics.observe("delivery_duration", ["receiver": original.receiver], seconds: seconds)
         let item = record(outcome, of: original, receiver: lane.receiver, now: now)
-        finished.append(item)
+        if case .delivered(let detail) = outcome { finished.append((item, detail)) } else { finished.append((item, nil)) }
         if item.state != .sent { wakeNeedsChecking = true }
         if let name = retired.first(where: { $0.value === lane })?.key, lane.isIdle { retired[name] = nil }
         if stopping.load(ordering: .relaxed) {
@@ -228,27 +227,27 @@ public final class OutboxWorker: @unchecked Sendable {
     private func writeFinished() {
         guard !finished.isEmpty else { return }
         do {
-            try store.updateOutbox(finished, now: Date())
+            try store.updateOutbox(finished.map(\.item), now: Date())
         } catch {
             // The deliveries stay pending in the store and will be attempted again: at-least-once.
             log.error("outbox: cannot record delivery results: \(error)")
         }
-        logDeliveries(finished.filter { $0.state == .sent })
-        for receiver in Set(finished.filter { $0.state == .sent }.map(\.receiver)) { onDelivered(receiver) }
+        let sent = finished.filter { $0.item.state == .sent }
+        logDeliveries(sent)
+        for receiver in Set(sent.map(\.item.receiver)) { onDelivered(receiver) }
         finished = []
-        deliveredDetail = [:]
         onChange()
     }
 
-    /// One line per delivery, or per receiver when a batch is large (each delivery then at debug level).
-    private func logDeliveries(_ sent: [OutboxItem]) {
-        let oneByOne = sent.count <= 20
-        for item in sent where oneByOne || log.level == .debug {
-            log.log(oneByOne ? .info : .debug, "notification delivered",
-                    [("id", item.id), ("receiver", item.receiver), ("detail", deliveredDetail[item.id] ?? "")])
+    /// One line per delivery, or per receiver for a burst (`Log.itemsLoggedOneByOne`).
+    private func logDeliveries(_ sent: [(item: OutboxItem, detail: String?)]) {
+        if let each = log.levelForEach(of: sent.count) {
+            for (item, detail) in sent {
+                log.log(each, "notification delivered", [("id", item.id), ("receiver", item.receiver), ("detail", detail ?? "")])
+            }
         }
-        guard !oneByOne else { return }
-        for (receiver, items) in Dictionary(grouping: sent, by: \.receiver).sorted(by: { $0.key < $1.key }) {
+        guard sent.count > Log.itemsLoggedOneByOne else { return }
+        for (receiver, items) in Dictionary(grouping: sent, by: \.item.receiver).sorted(by: { $0.key < $1.key }) {
             log.info("notifications delivered", [("receiver", receiver), ("count", "\(items.count)")])
         }
     }
@@ -258,11 +257,10 @@ public final class OutboxWorker: @unchecked Sendable {
         var item = original
         item.attempts += 1
         switch outcome {
-        case .delivered(let detail):
+        case .delivered:
             item.state = .sent
             item.lastError = nil
             metrics.count("notifications", ["receiver": item.receiver, "outcome": "delivered"])
-            deliveredDetail[item.id] = detail
         case .retry(let error, let after):
             item.lastError = error
             if now.timeIntervalSince(item.createdAt) >= receiver.giveUpAfter.seconds {

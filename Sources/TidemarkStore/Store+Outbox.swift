@@ -89,14 +89,6 @@ extension Store {
         }
     }
 
-    /// When the next pending or retrying delivery falls due.
-    public func nextOutboxAttempt() throws -> Date? {
-        try pool.read { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state IN ('pending', 'retrying')")
-                .map { Date(timeIntervalSince1970: $0) }
-        }
-    }
-
     public func outboxItems(state: OutboxItem.State? = nil, limit: Int = 100) throws -> [OutboxItem] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY created_at DESC LIMIT ?2",

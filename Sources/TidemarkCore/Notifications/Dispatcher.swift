@@ -108,7 +108,7 @@ public struct Dispatcher: Sendable {
         for i in routeIndexes(for: labels) {
             let route = routes[i]
             let grouped = groupLabels(route, labels)
-            let k = "\(i):\(grouped)"
+            let k = Dispatcher.key(i, grouped: grouped)
             if case .resolved = transition, !route.sendResolved {
                 if groups[k]?.alerts.removeValue(forKey: alert.id) != nil {
                     groups[k]!.forgetEscalation(of: alert.id)
@@ -234,7 +234,9 @@ public struct Dispatcher: Sendable {
         return kept
     }
 
-    func key(_ route: Int, _ labels: Labels) -> String { "\(route):\(groupLabels(routes[route], labels))" }
+    func key(_ route: Int, _ labels: Labels) -> String { Dispatcher.key(route, grouped: groupLabels(routes[route], labels)) }
+
+    static func key(_ route: Int, grouped: Labels) -> String { "\(route):\(grouped)" }
 
     func groupLabels(_ route: RouteConfig, _ labels: Labels) -> Labels {
         Labels(labels.pairs.filter { route.groupBy.contains($0.name) }.map { ($0.name, $0.value) })
