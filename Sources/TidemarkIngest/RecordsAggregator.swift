@@ -197,17 +197,30 @@ struct RecordsProcessor: ShapeProcessor {
                 guard case .number(let v) = number(slot: aggregates[ai].valueSlot, row: row) else { continue }
                 value = v
             }
+            // Grouped as people mean them: `Petra\u{a0}Wills` and `Petra Wills` are one group. A normalised
+            // value can be longer than the field (an invalid byte becomes U+FFFD, three bytes), so the key's
+            // size counts the normalised text.
             var needed = 4
-            for i in aggregates[ai].byIndices { needed += 4 + row.field(i).count }
+            var normalised: [[UInt8]] = [] // the normalised fields, in order; empty (no allocation) for most rows
+            for i in aggregates[ai].byIndices {
+                let f = row.field(i)
+                if needsNormalising(f) {
+                    normalised.append(Array(normaliseLabelValue(String(decoding: f, as: UTF8.self)).utf8))
+                    needed += 4 + normalised[normalised.count - 1].count
+                } else {
+                    needed += 4 + f.count
+                }
+            }
             if key.count < needed { key = [UInt8](repeating: 0, count: needed * 2) }
             let (g, inserted) = key.withUnsafeMutableBytes { raw -> (Int, Bool) in
                 raw.storeBytes(of: UInt32(asOfIndex), toByteOffset: 0, as: UInt32.self)
                 var at = 4
+                var next = 0
                 for i in aggregates[ai].byIndices {
                     let f = row.field(i)
-                    // Grouped as people mean them: `Petra\u{a0}Wills` and `Petra Wills` are one group.
                     if needsNormalising(f) {
-                        let text = Array(normaliseLabelValue(String(decoding: f, as: UTF8.self)).utf8)
+                        let text = normalised[next]
+                        next += 1
                         raw.storeBytes(of: UInt32(text.count), toByteOffset: at, as: UInt32.self)
                         for (k, b) in text.enumerated() { raw[at + 4 + k] = b }
                         at += 4 + text.count

@@ -21,7 +21,7 @@ public final class URLPoller: @unchecked Sendable {
     public let maxBytes: Int
     private let queue: DispatchQueue
     private let onResult: @Sendable (URLPollResult) -> Void
-    private let curl = CurlEasy()
+    private let curl = LazyCurlEasy()
     private var etag: String?
     private var lastModified: String?
     private var timer: DispatchSourceTimer?
@@ -87,7 +87,7 @@ public final class URLPoller: @unchecked Sendable {
                                       caFile: source.caFile, maxRedirects: 0, maxBodyBytes: maxBytes)
             let response: HTTPResponse
             do {
-                response = try curl.perform(request)
+                response = try curl.get().perform(request)
             } catch {
                 if error.isBodyTooLarge { return .failed("GET \(shown): the body is larger than max_bytes (\(maxBytes))") }
                 return .failed("GET \(shown): \(error.message)")

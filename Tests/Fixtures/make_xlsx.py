@@ -104,6 +104,38 @@ longref = dict(base)
 longref["xl/worksheets/sheet2.xml"] = sheet2.replace("<c><v>5</v></c>", '<c r="' + "Z" * 40 + '2"><v>5</v></c>')
 raw("longref.xlsx", longref)
 
+# A label cell of 100 bytes that are not UTF-8 and a no-break space (a fuzz finding: normalised, each
+# invalid byte became U+FFFD, three bytes, and the label outgrew the 256-byte group key buffer).
+badlabel = dict(base)
+badlabel["xl/worksheets/sheet1.xml"] = sheet1.encode().replace(
+    b'<x:c r="A3" t="s"><x:v>3</x:v></x:c>',
+    b'<x:c r="A3" t="inlineStr"><x:is><x:t>' + b"\xff" * 100 + b'\xc2\xa0West</x:t></x:is></x:c>')
+raw("badlabel.xlsx", badlabel)
+
+# A workbook whose sheet's deflate stream stops halfway while the directory is intact (a fuzz finding:
+# ZIPFoundation kept reading past the end of the file for the rest, forever). Assembled by hand.
+def truncated_zip(name, parts, cut):
+    import struct, zlib
+    out, directory = b"", b""
+    for part, text in parts.items():
+        data = text.encode() if isinstance(text, str) else text
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        packed = c.compress(data) + c.flush()
+        if part == cut:
+            packed = packed[:len(packed) // 2]
+        crc, n = zlib.crc32(data), part.encode()
+        offset = len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(packed), len(data), len(n), 0) + n + packed
+        directory += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(packed), len(data),
+                                 len(n), 0, 0, 0, 0, 0, offset) + n
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(parts), len(parts), len(directory), len(out), 0)
+    with open(path(name), "wb") as f:
+        f.write(out + directory + end)
+    written.append(name)
+
+truncated_zip("halfsheet.xlsx", base, "xl/worksheets/sheet1.xml")
+truncated_zip("whole.xlsx", base, None)  # the same assembly, not cut: proves the cut is what is refused
+
 # A zip bomb: one sheet part of 40 MB of spaces (it compresses to about 40 KB).
 bomb = dict(base)
 bomb["xl/worksheets/sheet1.xml"] = sheet1.replace("<x:sheetData>", "<x:sheetData>" + " " * 40_000_000)

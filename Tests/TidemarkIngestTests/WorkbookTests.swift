@@ -184,7 +184,33 @@ func values(_ drop: ParsedDrop) -> [String: Double] {
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         let drop = DropReader(source: workbooks.configuration.source(named: "dated")!, privacy: PrivacySettings())
             .read(bytes: bytes, fileName: "body.xlsx", modified: Date())
-        #expect(drop.errorLines == ["body.xlsx: a zip archive without xl/workbook.xml: not an xlsx workbook; save it from Excel as .xlsx (Excel Workbook) or CSV UTF-8"])
+        #expect(drop.errorLines == ["body.xlsx: not a readable xlsx workbook: the zip archive is truncated or damaged"])
+        // A damaged zip on which ZIPFoundation never returned.
+        let endless = try Data(contentsOf: URL(fileURLWithPath: repositoryRoot + "/Fuzz/Corpus/fuzz-xlsx/regression-endless-part"))
+        let refused = DropReader(source: workbooks.configuration.source(named: "dated")!, privacy: PrivacySettings())
+            .read(bytes: Array(endless), fileName: "endless.xlsx", modified: Date())
+        #expect(refused.errorLines == ["endless.xlsx: not a readable xlsx workbook: the zip archive is truncated or damaged"])
+    }
+
+    /// A sheet whose deflate stream stops halfway, in an intact directory: refused in one line, from a file
+    /// and from memory (ZIPFoundation read past the end of the file for the rest, forever).
+    @Test func aSheetWhoseCompressedDataStopsHalfwayIsRefused() throws {
+        #expect(workbooks.read("whole.xlsx", source: "raw").accepted, "the hand-assembled zip reads when it is not cut")
+        let expected = ["halfsheet.xlsx:Raw & ready: part xl/worksheets/sheet1.xml is damaged: its compressed data ends before the part does"]
+        #expect(workbooks.read("halfsheet.xlsx", source: "raw").errorLines == expected)
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: workbooks.dir.path + "/halfsheet.xlsx")))
+        let fromMemory = DropReader(source: workbooks.configuration.source(named: "raw")!, privacy: PrivacySettings())
+            .read(bytes: bytes, fileName: "halfsheet.xlsx", modified: Date())
+        #expect(fromMemory.errorLines == expected)
+    }
+
+    /// fuzz-xlsx found a label that grows when normalised (bytes that are not UTF-8, each of which becomes
+    /// U+FFFD, and a no-break space): it overran the group key's buffer. Now it is refused by cell.
+    @Test func aLabelThatGrowsWhenNormalisedIsRefusedByCell() {
+        let drop = workbooks.read("badlabel.xlsx", source: "raw")
+        #expect(!drop.accepted)
+        #expect(drop.problems.first?.place == "Raw & ready!A3")
+        #expect(drop.problems.first?.message.hasPrefix("not UTF-8 text") == true)
     }
 
     @Test func columnLettersAndExcelDates() {

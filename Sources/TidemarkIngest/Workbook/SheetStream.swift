@@ -40,9 +40,11 @@ struct SheetStream<P: ShapeProcessor> {
     }
 
     /// Takes the next chunk of the part and reads every row it completes.
-    mutating func feed(_ chunk: Data, into processor: inout P) {
+    mutating func feed(_ chunk: UnsafeRawBufferPointer, into processor: inout P) {
+        let before = pending.count
         pending.append(contentsOf: chunk)
-        guard let cut = Self.endOfLastRow(pending) else { return }
+        // Only the new bytes (and the 3 before them) can end a row: what was pending held no `</row>`.
+        guard let cut = Self.endOfLastRow(pending, after: before - 3) else { return }
         scan(upTo: cut, into: &processor)
         pending.removeSubrange(0..<cut)
     }
@@ -56,15 +58,18 @@ struct SheetStream<P: ShapeProcessor> {
         }
     }
 
-    /// The offset just past the last `</row>` (or `</x:row>`) in the buffer.
-    static func endOfLastRow(_ b: [UInt8]) -> Int? {
+    /// The offset just past the last `</row>` (or `</x:row>`) in the buffer whose `row>` starts at or after
+    /// `after`. Bounded both ways, so a sheet with no rows costs linear time however it arrives: only new
+    /// bytes are searched, and a namespace prefix is looked for at most 64 bytes back.
+    static func endOfLastRow(_ b: [UInt8], after: Int = 0) -> Int? {
         var i = b.count - 4
-        while i >= 2 {
+        while i >= max(2, after) {
             if b[i] == UInt8(ascii: "r"), b[i + 1] == UInt8(ascii: "o"), b[i + 2] == UInt8(ascii: "w"), b[i + 3] == UInt8(ascii: ">") {
                 var k = i - 1
                 if b[k] == UInt8(ascii: ":") {
                     k -= 1
-                    while k > 0, b[k] != UInt8(ascii: "/"), b[k] != UInt8(ascii: "<") { k -= 1 }
+                    let stop = max(0, k - 64)
+                    while k > stop, b[k] != UInt8(ascii: "/"), b[k] != UInt8(ascii: "<") { k -= 1 }
                 }
                 if k >= 1, b[k] == UInt8(ascii: "/"), b[k - 1] == UInt8(ascii: "<") { return i + 4 }
             }

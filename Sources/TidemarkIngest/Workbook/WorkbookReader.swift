@@ -1,10 +1,9 @@
 import CZlibSystem
 import Foundation
 import TidemarkCore
-import ZIPFoundation
 
 /// Reads one sheet of an `.xlsx`/`.xlsm` workbook into a shape processor (SPEC §14). The zip container
-/// is ZIPFoundation's; the SpreadsheetML parts are scanned by `XMLScanner`. Other spreadsheet files are
+/// is read by `ZipContainer`; the SpreadsheetML parts are scanned by `XMLScanner`. Other spreadsheet files are
 /// recognised by their bytes and refused with one line saying what they are and how to save them.
 struct WorkbookReader {
     let fileName: String
@@ -23,61 +22,32 @@ struct WorkbookReader {
 
     /// Reads the configured sheet; returns the number of data rows. Problems go to `problems`.
     func read<P: ShapeProcessor>(_ bytes: Bytes, into processor: inout P) -> Int {
-        var spooled: String? = nil
-        defer { if let spooled { unlink(spooled) } }
+        var descriptor: Int32 = -1
+        defer { if descriptor >= 0 { close(descriptor) } }
         do {
-            var source = bytes
-            if case .memory(let all) = bytes {
-                // ZIPFoundation's in-memory archive traps on some damaged zips (a fuzz finding, kept as
-                // Fuzz/Corpus/fuzz-xlsx/regression-memory-archive); its file-backed one reports them.
-                // So a body fetched from a URL is spooled to a private temporary file first.
-                spooled = try Self.spool(all)
-                source = .file(spooled!)
+            let zip: ZipBytes
+            switch bytes {
+            case .memory(let all):
+                try Self.identify(Array(all.prefix(1 << 16)))
+                zip = .memory(all)
+            case .file(let path):
+                descriptor = open(path, O_RDONLY | O_CLOEXEC)
+                var info = stat()
+                guard descriptor >= 0, fstat(descriptor, &info) == 0 else {
+                    throw Refusal(message: "cannot read the workbook: \(String(cString: strerror(errno)))")
+                }
+                zip = .file(descriptor: descriptor, size: Int(info.st_size))
+                try Self.identify(try zip.read(at: 0, count: 1 << 16))
             }
-            let archive = try open(source)
-            return try read(archive, into: &processor)
+            return try read(try ZipContainer(zip), into: &processor)
         } catch let refusal as Refusal {
             problems.add(line: nil, refusal.message)
+        } catch let damage as ZipContainer.Damage {
+            problems.add(line: nil, damage.message)
         } catch {
             problems.add(line: nil, "the workbook is damaged: \(error)")
         }
         return 0
-    }
-
-    /// Writes the bytes to a new file only this process can read, and returns its path.
-    static func spool(_ bytes: [UInt8]) throws -> String {
-        var template = Array((NSTemporaryDirectory() + "/tidemark-xlsx-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw Refusal(message: "cannot spool the workbook to a temporary file: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            guard n > 0 else {
-                unlink(path)
-                throw Refusal(message: "cannot spool the workbook to a temporary file: \(String(cString: strerror(errno)))")
-            }
-            written += n
-        }
-        return path
-    }
-
-    private func open(_ bytes: Bytes) throws -> Archive {
-        let head: [UInt8]
-        switch bytes {
-        case .memory(let all): head = Array(all.prefix(1 << 16))
-        case .file(let path): head = Self.prefix(path, count: 1 << 16)
-        }
-        try Self.identify(head)
-        do {
-            switch bytes {
-            case .file(let path): return try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
-            case .memory(let all): return try Archive(data: Data(all), accessMode: .read)
-            }
-        } catch {
-            throw Refusal(message: "not a readable xlsx workbook: the zip archive is truncated or damaged")
-        }
     }
 
     /// Refuses what is not a zip-based workbook, naming what it is.
@@ -105,13 +75,7 @@ struct WorkbookReader {
         return false
     }
 
-    private static func prefix(_ path: String, count: Int) -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? handle.close() }
-        return Array((try? handle.read(upToCount: count)) ?? Data())
-    }
-
-    private func read<P: ShapeProcessor>(_ archive: Archive, into processor: inout P) throws -> Int {
+    private func read<P: ShapeProcessor>(_ archive: ZipContainer, into processor: inout P) throws -> Int {
         let save = Self.save
         guard let workbookEntry = archive["xl/workbook.xml"] else {
             if archive["xl/workbook.bin"] != nil {
@@ -142,34 +106,27 @@ struct WorkbookReader {
         let strings = try sharedStringsEntry(archive).map { WorkbookParts.sharedStrings(try part($0, archive)).map { Array($0.utf8) } } ?? []
         var stream = SheetStream<P>(sheet: chosen.name, headerRow: options.headerRow, sharedStrings: strings,
                                     dateStyles: styles, date1904: date1904, problems: problems)
-        var read = 0
-        var crc: UInt = 0
-        _ = try archive.extract(sheetEntry, bufferSize: 1 << 18, skipCRC32: true) { chunk in
-            read += chunk.count
-            if read > maxBytes { throw Refusal(message: "sheet \(quoted(chosen.name)) decompresses past max_bytes (\(maxBytes) bytes)") }
-            crc = chunk.withUnsafeBytes { crc32(crc, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count)) }
-            stream.feed(chunk, into: &processor)
-        }
-        guard UInt32(truncatingIfNeeded: crc) == sheetEntry.checksum else {
+        let crc = try archive.extract(sheetEntry, limit: maxBytes) { chunk in stream.feed(chunk, into: &processor) }
+        guard crc == sheetEntry.checksum else {
             throw Refusal(message: "sheet \(quoted(chosen.name)) is damaged: its checksum does not match (a truncated or altered file)")
         }
         stream.finish(into: &processor)
         return stream.dataRows
     }
 
-    private func sharedStringsEntry(_ archive: Archive) -> Entry? {
-        archive["xl/sharedStrings.xml"] ?? archive.first { $0.path.lowercased() == "xl/sharedstrings.xml" }
+    private func sharedStringsEntry(_ archive: ZipContainer) -> ZipContainer.Entry? {
+        archive["xl/sharedStrings.xml"] ?? archive.entries.first { $0.path.lowercased() == "xl/sharedstrings.xml" }
     }
 
     /// A zip bomb is refused before anything is inflated: no part over `max_bytes`, the whole under 20×.
-    private func checkSizes(_ archive: Archive) throws {
+    private func checkSizes(_ archive: ZipContainer) throws {
         var total: UInt64 = 0
         let limit = UInt64(maxBytes).multipliedReportingOverflow(by: 20)
-        for entry in archive {
-            if entry.uncompressedSize > UInt64(maxBytes) {
+        for entry in archive.entries {
+            if entry.uncompressedSize > maxBytes {
                 throw Refusal(message: "part \(entry.path) decompresses to \(entry.uncompressedSize) bytes, over max_bytes (\(maxBytes)): refused as a possible zip bomb")
             }
-            let sum = total.addingReportingOverflow(entry.uncompressedSize)
+            let sum = total.addingReportingOverflow(UInt64(entry.uncompressedSize))
             total = sum.overflow ? .max : sum.partialValue
         }
         if !limit.overflow, total > limit.partialValue {
@@ -178,13 +135,11 @@ struct WorkbookReader {
     }
 
     /// A small part read whole, counting what really inflates (a zip's declared sizes can lie).
-    private func part(_ entry: Entry, _ archive: Archive) throws -> [UInt8] {
+    private func part(_ entry: ZipContainer.Entry, _ archive: ZipContainer) throws -> [UInt8] {
         var out: [UInt8] = []
-        _ = try archive.extract(entry, bufferSize: 1 << 16, skipCRC32: false) { chunk in
-            out.append(contentsOf: chunk)
-            if out.count > maxBytes {
-                throw Refusal(message: "part \(entry.path) decompresses past max_bytes (\(maxBytes) bytes): refused as a possible zip bomb")
-            }
+        let crc = try archive.extract(entry, chunkSize: 1 << 16, limit: maxBytes) { out.append(contentsOf: $0) }
+        guard crc == entry.checksum else {
+            throw Refusal(message: "part \(entry.path) is damaged: its checksum does not match (a truncated or altered file)")
         }
         return out
     }
