@@ -2,12 +2,12 @@
 import PackageDescription
 
 // Module map (see README "Architecture"):
-//   CCurl, CCurlShim, COpenSSL   C bindings: libcurl (+ non-variadic setopt shim), OpenSSL libcrypto
+//   CCurl, CCurlShim             C bindings: libcurl, opened with dlopen at the first transfer (+ non-variadic setopt)
 //   CZlibSystem                  zlib's crc32, to check inflated xlsx parts
 //   CCairo                       cairo (2D drawing, PNG): the charts in emails, Teams cards and digests
 //   CLinuxShim                   renameat2(RENAME_NOREPLACE), which Swift's Glibc does not show
 //   TidemarkCurl                 Swift wrapper over one libcurl easy handle (HTTP, SMTP)
-//   TidemarkCrypto               SHA-256 and HMAC-SHA256 from the OpenSSL libcurl already loads
+//   TidemarkCrypto               SHA-256 and HMAC-SHA256 (swift-crypto)
 //   TidemarkCore                 pure domain: config model, expressions, alert engine, routing (no I/O)
 //   TidemarkConfig               YAML → TidemarkCore model, with positions, env expansion, secrets
 //   TidemarkIngest               drop readers (streaming CSV, JSON, xlsx), shapes and aggregation, identity
@@ -35,15 +35,15 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
-        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
-                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Headers only: CCurlShim opens libcurl with dlopen at the first transfer (an idle daemon with file
+        // receivers never maps it; BENCHMARKS.md "Idle footprint").
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
-        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto",
-                       providers: [.apt(["libssl-dev"])]),
-        // zlib's crc32 (vectorised) checks each inflated xlsx part; ZIPFoundation's own CRC in Swift cost
+        // zlib inflates each xlsx part and its crc32 (vectorised) checks it (ZipContainer.swift says why
+        // not ZIPFoundation); a CRC written in Swift cost
         // a third of an xlsx drop's time (BENCHMARKS.md, "xlsx reader").
         .systemLibrary(name: "CZlibSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
@@ -52,7 +52,9 @@ let package = Package(
 
         .target(name: "CLinuxShim"),
         .target(name: "TidemarkCurl", dependencies: ["CCurl", "CCurlShim"]),
-        .target(name: "TidemarkCrypto", dependencies: ["COpenSSL"]),
+        // SHA-256 and HMAC from swift-crypto (BoringSSL, built in): linking Debian's libcrypto only for
+        // hashing mapped 3.4 MB into every idle daemon (BENCHMARKS.md, "Idle footprint").
+        .target(name: "TidemarkCrypto", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "TidemarkCore", dependencies: ["TidemarkCrypto"]),
         .target(name: "TidemarkConfig", dependencies: [
             "TidemarkCore",
@@ -60,7 +62,6 @@ let package = Package(
         ]),
         .target(name: "TidemarkIngest", dependencies: [
             "TidemarkCore", "TidemarkCrypto", "TidemarkCurl", "CZlibSystem", "CLinuxShim",
-            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "TidemarkStore", dependencies: ["TidemarkCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "TidemarkCharts", dependencies: ["TidemarkCore", "CCairo", "CZlibSystem"]),

@@ -124,20 +124,22 @@ public final class CurlEasy {
     private let handle: UnsafeMutableRawPointer
     private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
-    public init() {
-        CurlLibrary.initialise()
-        guard let h = curl_easy_init() else { fatalError("curl_easy_init failed: out of memory") }
+    /// Loads libcurl on first use (CCurlShim); throws when it cannot be loaded, so a delivery records
+    /// why and is retried, as for any other transfer error.
+    public init() throws(CurlError) {
+        guard CurlLibrary.initialise() else { throw CurlError(code: -1, message: CurlLibrary.loadError) }
+        guard let h = tm_curl_easy_init() else { throw CurlError(code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_easy_init failed") }
         handle = h
     }
 
-    deinit { curl_easy_cleanup(handle) }
+    deinit { tm_curl_easy_cleanup(handle) }
 
     private func set(_ option: CURLoption, _ value: Int) { _ = tm_easy_setopt_long(handle, option, value) }
     private func set(_ option: CURLoption, _ value: String) { _ = value.withCString { tm_easy_setopt_ptr(handle, option, $0) } }
 
     /// Performs one HTTP(S) request. TLS peers and host names are always verified; `caFile` adds trust.
     public func perform(_ request: HTTPRequest) throws(CurlError) -> HTTPResponse {
-        curl_easy_reset(handle) // options do not leak between requests; connections stay cached
+        tm_curl_easy_reset(handle) // options do not leak between requests; connections stay cached
         set(CURLOPT_URL, request.url)
         set(CURLOPT_NOSIGNAL, 1)
         set(CURLOPT_TIMEOUT_MS, request.timeoutMilliseconds)
@@ -152,9 +154,9 @@ public final class CurlEasy {
             set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         }
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
-        headerList = curl_slist_append(headerList, "Expect:") // no 100-continue round trip
-        defer { curl_slist_free_all(headerList) }
+        for (name, value) in request.headers { headerList = tm_curl_slist_append(headerList, "\(name): \(value)") }
+        headerList = tm_curl_slist_append(headerList, "Expect:") // no 100-continue round trip
+        defer { tm_curl_slist_free_all(headerList) }
         _ = tm_easy_setopt_ptr(handle, CURLOPT_HTTPHEADER, headerList)
 
         let context = TransferContext(limit: request.maxBodyBytes, upload: request.body)
@@ -185,14 +187,14 @@ public final class CurlEasy {
             _ = tm_easy_setopt_ptr(handle, CURLOPT_WRITEDATA, raw)
             _ = tm_easy_setopt_ptr(handle, CURLOPT_HEADERDATA, raw)
             _ = tm_easy_setopt_ptr(handle, CURLOPT_READDATA, raw)
-            let rc = withExtendedLifetime(context) { curl_easy_perform(handle) }
+            let rc = withExtendedLifetime(context) { tm_curl_easy_perform(handle) }
             _ = tm_easy_setopt_ptr(handle, CURLOPT_ERRORBUFFER, nil)
             return rc
         }
         guard code == CURLE_OK else {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw CurlError(code: Int(code.rawValue),
-                            message: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
+                            message: detail.isEmpty ? String(cString: tm_curl_easy_strerror(code)) : detail)
         }
     }
 
@@ -200,12 +202,12 @@ public final class CurlEasy {
     /// alive for the duration of `curl_easy_perform`.
     func performRaw(recipients: [String], upload: [UInt8],
                     _ configure: (UnsafeMutableRawPointer, (CURLoption, Int) -> Void, (CURLoption, String) -> Void) -> Void) throws(CurlError) {
-        curl_easy_reset(handle)
+        tm_curl_easy_reset(handle)
         // Option strings are copied by libcurl (since 7.17), so temporary C strings are fine.
         configure(handle, { self.set($0, $1) }, { self.set($0, $1) })
         var list: UnsafeMutablePointer<curl_slist>? = nil
-        for r in recipients { list = curl_slist_append(list, r) }
-        defer { curl_slist_free_all(list) }
+        for r in recipients { list = tm_curl_slist_append(list, r) }
+        defer { tm_curl_slist_free_all(list) }
         if list != nil { _ = tm_easy_setopt_ptr(handle, CURLOPT_MAIL_RCPT, list) }
         let context = TransferContext(limit: 1 << 20, upload: upload)
         _ = tm_easy_setopt_io_cb(handle, CURLOPT_READFUNCTION, readCallback)

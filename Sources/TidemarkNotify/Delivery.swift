@@ -22,7 +22,7 @@ public enum Backoff {
 
 /// Performs deliveries through one reused libcurl handle. Not thread-safe: own it from one serial queue.
 public final class Deliverer {
-    private let curl = CurlEasy()
+    private let curl = LazyCurlEasy()
     private let consoleOutput: (String) -> Void
 
     public init(consoleOutput: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }) {
@@ -78,7 +78,7 @@ public final class Deliverer {
                                   maxRedirects: 0, maxBodyBytes: 64 << 10)
         let shown = redactedURL(w.url.reveal())
         do {
-            let response = try curl.perform(request)
+            let response = try curl.get().perform(request)
             switch response.status {
             case 200..<300:
                 return .delivered(detail: "HTTP \(response.status) from \(shown)")
@@ -100,7 +100,7 @@ public final class Deliverer {
                                message: message, username: e.username, password: e.password?.reveal(), caFile: e.caFile,
                                timeoutMilliseconds: Int(e.timeout.milliseconds))
         do {
-            try curl.send(mail)
+            try curl.get().send(mail)
             return .delivered(detail: "accepted by \(redactedURL(e.url)) for \(e.to.count) recipient(s)")
         } catch {
             // A refused login (CURLE_LOGIN_DENIED) will not heal by retrying; a server that is down, busy

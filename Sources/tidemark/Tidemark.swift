@@ -17,7 +17,9 @@ struct Tidemark: ParsableCommand {
             Config: --config, else $TIDEMARK_CONFIG, else /etc/tidemark/tidemark.yml.
             Exit codes: 0 success, 1 failure, 2 usage error, 3 daemon unreachable.
             """,
-        version: versionText(),
+        // `--version` is answered in main() with the libcurl line; computing that here would open libcurl
+        // on every start, daemon included (CCurlShim opens it only when something is sent).
+        version: "tidemark \(TidemarkVersion.current)",
         subcommands: [Run.self, Check.self, Ingest.self, Status.self, Alerts.self, Sources.self, Drops.self, History.self,
                       Rules.self, SilenceCommand.self, Ack.self, Reload.self, TestNotify.self, Metrics.self, OutboxCommand.self,
                       Audit.self, ChartCommand.self, DigestCommand.self]
@@ -25,6 +27,10 @@ struct Tidemark: ParsableCommand {
 
     /// ArgumentParser exits 64 (EX_USAGE) on bad arguments; SPEC §2 fixes usage errors at 2.
     static func main() {
+        if Array(CommandLine.arguments.dropFirst()) == ["--version"] {
+            print(versionText())
+            return
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -39,10 +45,12 @@ struct Tidemark: ParsableCommand {
     }
 
     static func versionText() -> String {
-        """
+        // libcurl is opened at the first transfer (CCurlShim); asking for its version opens it here.
+        let curl = CurlLibrary.initialise() ? "libcurl \(CurlLibrary.version) (\(CurlLibrary.sslVersion))"
+            : "libcurl not available: \(CurlLibrary.loadError)"
+        return """
         tidemark \(TidemarkVersion.current)
-        libcurl \(CurlLibrary.version) (\(CurlLibrary.sslVersion))
-        \(OpenSSLLibrary.version)
+        \(curl)
         """
     }
 }

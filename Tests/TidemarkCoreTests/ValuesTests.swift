@@ -126,7 +126,18 @@ import TidemarkCrypto
             == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
-    @Test func opensslVersionIsReported() {
-        #expect(OpenSSLLibrary.version.hasPrefix("OpenSSL 3"))
+    /// The reader feeds the hasher in buffer-sized pieces; any split gives the one-shot digest (FIPS 180-2's
+    /// million-`a` vector, fed unevenly).
+    @Test func sha256OfAMillionAFedInUnevenPieces() {
+        let h = SHA256Hasher()
+        var left = 1_000_000
+        var piece = 1
+        while left > 0 {
+            let n = min(piece, left)
+            h.update([UInt8](repeating: UInt8(ascii: "a"), count: n))
+            left -= n
+            piece = piece * 3 + 7
+        }
+        #expect(h.finalizeHex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 }
