@@ -4,8 +4,8 @@ import PackageDescription
 // Module map (see README "Architecture"):
 //   CCurl, CCurlShim             C bindings: libcurl, opened with dlopen at the first transfer (+ non-variadic setopt)
 //   CZlibSystem                  zlib's crc32, to check inflated xlsx parts
-//   CCairo                       cairo (2D drawing, PNG): the charts in emails, Teams cards and digests
-//   CLinuxShim                   renameat2(RENAME_NOREPLACE), which Swift's Glibc does not show
+//   CCairo, CCairoShim           cairo (2D drawing): the charts in emails, Teams cards and digests, opened with dlopen at the first chart
+//   CLinuxShim                   renameat2(RENAME_NOREPLACE), and giving idle memory back (madvise, malloc_trim)
 //   TidemarkCurl                 Swift wrapper over one libcurl easy handle (HTTP, SMTP)
 //   TidemarkCrypto               SHA-256 and HMAC-SHA256 (swift-crypto)
 //   TidemarkCore                 pure domain: config model, expressions, alert engine, routing (no I/O)
@@ -48,7 +48,9 @@ let package = Package(
         .systemLibrary(name: "CZlibSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Charts (SPEC §16): cairo draws them; its toy text API finds DejaVu Sans through fontconfig.
-        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev", "fonts-dejavu-core"])]),
+        // Headers only: CCairoShim opens libcairo with dlopen at the first chart (BENCHMARKS.md "Idle footprint").
+        .systemLibrary(name: "CCairo", providers: [.apt(["libcairo2-dev", "fonts-dejavu-core"])]),
+        .target(name: "CCairoShim", dependencies: ["CCairo"]),
 
         .target(name: "CLinuxShim"),
         .target(name: "TidemarkCurl", dependencies: ["CCurl", "CCurlShim"]),
@@ -64,12 +66,12 @@ let package = Package(
             "TidemarkCore", "TidemarkCrypto", "TidemarkCurl", "CZlibSystem", "CLinuxShim",
         ]),
         .target(name: "TidemarkStore", dependencies: ["TidemarkCore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "TidemarkCharts", dependencies: ["TidemarkCore", "CCairo", "CZlibSystem"]),
+        .target(name: "TidemarkCharts", dependencies: ["TidemarkCore", "CCairo", "CCairoShim", "CZlibSystem"]),
         .target(name: "TidemarkNotify", dependencies: [
             "TidemarkCore", "TidemarkCharts", "TidemarkCrypto", "TidemarkCurl", .product(name: "Mustache", package: "swift-mustache"),
         ]),
         .target(name: "TidemarkDaemon", dependencies: [
-            "TidemarkCore", "TidemarkConfig", "TidemarkIngest", "TidemarkStore", "TidemarkNotify", "TidemarkCrypto",
+            "TidemarkCore", "TidemarkConfig", "TidemarkIngest", "TidemarkStore", "TidemarkNotify", "TidemarkCrypto", "CLinuxShim",
         ]),
         .executableTarget(name: "tidemark", dependencies: [
             "TidemarkCore", "TidemarkConfig", "TidemarkCurl", "TidemarkCrypto", "TidemarkIngest", "TidemarkDaemon",

@@ -31,7 +31,10 @@ extension Daemon {
         }
         let chart = renderer.presentation.chart(metric: metric, labels: chosen.labels, points: chosen.points,
                                                 isCount: engine.series.isCount(metric))
-        guard let png = ChartPNG.render(chart) else { throw ControlError(.internal, "the chart could not be drawn (cairo)") }
+        guard let png = ChartPNG.render(chart) else {
+            let why = ChartPNG.loadError
+            throw ControlError(.internal, "the chart could not be drawn: \(why.isEmpty ? "cairo could not allocate the image" : why)")
+        }
         return .object([("metric", .string(metric)), ("labels", chosen.labels.json), ("points", .int(chosen.points.count)),
                         ("alt_text", .string(chart.altText)), ("png", .string(Data(png).base64EncodedString()))])
     }

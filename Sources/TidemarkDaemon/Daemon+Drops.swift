@@ -78,6 +78,7 @@ extension Daemon {
     /// disposition and any notifications that fell due.
     func ingest(_ parsed: ParsedDrop, source: SourceConfig, path: String?) {
         dispatchPrecondition(condition: .onQueue(queue))
+        defer { scheduleIdleTrim() }
         defer {
             lastDrops[source.name] = nil
             noteChange()

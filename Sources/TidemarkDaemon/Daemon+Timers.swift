@@ -24,6 +24,7 @@ extension Daemon {
     func flushDue(slice: Int = Daemon.firstSlice) {
         defer { noteChange() }
         dispatchPrecondition(condition: .onQueue(queue))
+        scheduleIdleTrim() // every drop, staleness check, silence end or reload ends in a flush
         let now = Date()
         var d = dispatcher
         let e = engine

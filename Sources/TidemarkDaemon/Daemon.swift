@@ -72,6 +72,7 @@ public final class Daemon: @unchecked Sendable {
     var flushTimer: DispatchSourceTimer?
     var watchdogTimer: DispatchSourceTimer?
     var pruneTimer: DispatchSourceTimer?
+    var idleTrimTimer: DispatchSourceTimer?
     var digestTimers: [String: DispatchSourceTimer] = [:]
     var signalSources: [DispatchSourceSignal] = []
     var lastAcceptedDrop: [String: Date] = [:]
@@ -159,6 +160,7 @@ public final class Daemon: @unchecked Sendable {
             scheduleDigests()
             startWatchdog()
             startMetricsTextfile()
+            scheduleIdleTrim()
         }
         metrics.prepare(for: loaded.configuration)
         outbox.start()
@@ -261,6 +263,7 @@ public final class Daemon: @unchecked Sendable {
         flushTimer?.cancel()
         watchdogTimer?.cancel()
         pruneTimer?.cancel()
+        idleTrimTimer?.cancel()
         textfileTimer?.cancel()
         control.stop()
         let drained = outbox.stop(timeout: 10)

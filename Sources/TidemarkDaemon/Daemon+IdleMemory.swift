@@ -1,0 +1,28 @@
+import CLinuxShim
+import Dispatch
+
+extension Daemon {
+    /// How long after the last piece of work (start-up, a drop, a staleness check, a flush) the daemon gives
+    /// memory back.
+    static let idleTrimDelay: DispatchTimeInterval = .seconds(10)
+
+    /// (Re)arms the one-shot idle trim: `idleTrimDelay` after the last piece of work, the pages of program
+    /// text that start-up or that work touched are returned to the kernel, and freed heap with them. They
+    /// are clean pages of the executable, which stay in the page cache and come back on the next fault
+    /// (minor faults, no disk read while the page cache holds them). One timer, re-armed per
+    /// piece of work, never repeating: an idle daemon does not wake for it.
+    func scheduleIdleTrim() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        idleTrimTimer?.cancel()
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(deadline: .now() + Self.idleTrimDelay, leeway: .seconds(1))
+        t.setEventHandler { [weak self] in
+            guard let self, !self.stopping else { return }
+            let released = tm_release_idle_pages()
+            self.log.debug("idle: returned program pages to the kernel", [("mapped_bytes", "\(released)")])
+            self.idleTrimTimer = nil
+        }
+        t.resume()
+        idleTrimTimer = t
+    }
+}
