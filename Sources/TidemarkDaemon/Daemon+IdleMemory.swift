@@ -13,13 +13,18 @@ extension Daemon {
     /// piece of work, never repeating: an idle daemon does not wake for it.
     func scheduleIdleTrim() {
         dispatchPrecondition(condition: .onQueue(queue))
-        idleTrimTimer?.cancel()
+        // Flushes come in slices during a burst: moving the armed timer's deadline is cheaper than a new one.
+        if let armed = idleTrimTimer {
+            armed.schedule(deadline: .now() + Self.idleTrimDelay, leeway: .seconds(1))
+            return
+        }
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + Self.idleTrimDelay, leeway: .seconds(1))
         t.setEventHandler { [weak self] in
             guard let self, !self.stopping else { return }
             let released = tm_release_idle_pages()
             self.log.debug("idle: returned program pages to the kernel", [("mapped_bytes", "\(released)")])
+            self.idleTrimTimer?.cancel()
             self.idleTrimTimer = nil
         }
         t.resume()
