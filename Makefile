@@ -14,7 +14,7 @@ APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev zlib1g-dev libcai
 APT_TEST      = python3-aiosmtpd openssl systemd python3-prometheus-client python3-openpyxl chromium
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
-.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-fanout bench-e2e bench-digest bench-burst fuzz soak
+.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-fanout bench-e2e bench-digest bench-burst bench-idle fuzz soak
 
 all: build
 
@@ -51,7 +51,7 @@ install: release
 	[ -e $(CONFDIR)/tidemark.yml ] || install -m 0640 Config/tidemark.yml $(CONFDIR)/tidemark.yml
 
 # Release-mode benchmarks (Benchmarks/ is its own package, so `make test` never builds it).
-bench: bench-reader bench-xlsx bench-engine bench-fanout bench-e2e bench-digest bench-burst
+bench: bench-reader bench-xlsx bench-engine bench-fanout bench-e2e bench-digest bench-burst bench-idle
 
 APT_BENCH     = time util-linux
 
@@ -92,6 +92,15 @@ bench-burst: release
 		rm -f /usr/sbin/policy-rc.d; }
 	cd Benchmarks && $(SWIFT) build -c release --product burst-profile && ./.build/release/burst-profile 1000
 	/usr/bin/python3 Benchmarks/burst-bench.py
+
+# Idle memory (issue #17): tidemark on the demo config after the idle trim, Alertmanager and Monit, same
+# run. The peers come from Debian and are installed without starting their services.
+bench-idle: release
+	@missing=""; command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v monit >/dev/null || missing="$$missing monit"; \
+	if [ -n "$$missing" ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; \
+		$(MAKE) --no-print-directory deps APT_PACKAGES="$$missing"; rm -f /usr/sbin/policy-rc.d; fi
+	/usr/bin/python3 Benchmarks/idle-bench.py
 
 # Crash and outage soak against an independent model of the notifications (scripts/soak.py --help).
 SOAK_ARGS ?=
