@@ -56,7 +56,7 @@ extension Daemon {
     }
 
     func deliveryAllowed(receiver: String) {
-        guard engine.alerts[BuiltinRule.deliveryRefused]?.isEmpty == false else { return } // the usual case, at once
+        guard engine.hasAlerts(of: BuiltinRule.deliveryRefused) else { return } // the usual case, at once
         let id = Alert.id(rule: BuiltinRule.deliveryRefused, labels: Labels(["receiver": receiver]))
         guard engine.alert(id: id) != nil else { return }
         var next = engine

@@ -92,7 +92,7 @@ public struct DigestBuilder: Sendable {
             return .init(rule: rule.name, title: presentation.chartTitle(rule), expression: rule.expr, rows: [], moreGreen: 0, red: 0, amber: 0, green: 0)
         }
         let isCount = engine.isCountExpression(expression)
-        let firing = Dictionary((engine.alerts[rule.name] ?? [:]).values.filter { $0.phase == .firing }.map { (Labels($0.seriesLabels), $0) },
+        let firing = Dictionary(engine.alerts(of: rule.name).filter { $0.phase == .firing }.map { (Labels($0.seriesLabels), $0) },
                                 uniquingKeysWith: { a, _ in a })
         let verdicts = rule.verdicts(expression, source: engine.series)
         let histories = expression.histories(in: engine.series)

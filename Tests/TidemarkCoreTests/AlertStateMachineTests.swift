@@ -19,8 +19,7 @@ struct Scenario {
     mutating func drop(_ value: Double, day d: Int, labels: Labels? = nil) -> String {
         clock += 3600
         let source = MemorySeriesSource([Observation(metric: "caseload", labels: labels ?? self.labels, value: value, asOf: day(d))])
-        let verdicts = rule.verdicts(rule.expression!, source: source)
-        let (next, transitions) = AlertStateMachine.step(rule: rule, current: alerts, verdicts: verdicts,
+        let (next, transitions) = AlertStateMachine.step(rule: rule, current: alerts, source: source,
                                                          context: EvaluationContext(source: "caseloads", drop: "d\(d).csv", now: clock))
         alerts = next
         return transitions.map(describe).joined(separator: ",").isEmpty ? state : transitions.map(describe).joined(separator: ",")

@@ -125,55 +125,55 @@ public struct EvaluationContext: Sendable {
 /// The pure alert lifecycle: given a rule, its current alerts and this evaluation's verdicts, the next
 /// alerts and the transitions to notify. No I/O; the clock comes in with the context.
 public enum AlertStateMachine {
-    /// Steps every series the verdicts name. Series without a verdict keep their state: absence never
-    /// resolves an alert.
-    public static func step(rule: RuleConfig, current: [String: Alert], verdicts: [Verdict],
-                            context: EvaluationContext) -> (alerts: [String: Alert], transitions: [AlertTransition]) {
-        var alerts = current
-        var index = labelIndex(current)
-        let (transitions, _) = step(rule: rule, alerts: &alerts, index: &index, verdicts: verdicts, context: context)
-        return (alerts, transitions)
-    }
-
-    /// The id of each alert by its series labels.
-    public static func labelIndex(_ alerts: [String: Alert]) -> [Labels: String] {
-        var index: [Labels: String] = [:]
-        index.reserveCapacity(alerts.count)
-        for (id, a) in alerts { index[Labels(a.seriesLabels)] = id }
-        return index
-    }
-
-    /// Steps in place: `alerts` (by id) and `index` (id by series labels) are kept in step with each
-    /// other, so a large rule costs one dictionary lookup per verdict and no rebuilding. Most series are ok
-    /// and have no alert; the id (a SHA-256) is computed only for series that get one. Returns the
-    /// transitions, and the alerts that changed without one (a pending count, a new value) for the store.
-    public static func step(rule: RuleConfig, alerts: inout [String: Alert], index: inout [Labels: String],
-                            verdicts: [Verdict], context: EvaluationContext)
+    /// Steps one rule over its expression's samples (and its context entries' values), in place. Series
+    /// without a sample keep their state: absence never resolves an alert. Most series are ok and have no
+    /// alert, and cost a threshold comparison and one lookup; a firing alert whose state would not change
+    /// is only read. The id (a SHA-256) is computed only for series that get an alert. Returns the
+    /// transitions, and the alerts that changed without one (a pending count, a new value) for the store,
+    /// both in label order.
+    static func step(rule: RuleConfig, alerts: inout RuleAlerts, samples: [Sample],
+                     contexts: [(RuleContext, ExpressionValue)], context: EvaluationContext)
         -> (transitions: [AlertTransition], changed: [Alert]) {
-        // Kept with the verdict's labels, which order them at the end without rebuilding a label set.
+        // Kept with the sample's labels, which order them at the end without rebuilding a label set.
         var transitions: [(Labels, AlertTransition)] = []
         var changed: [(Labels, Alert)] = []
-        for verdict in verdicts {
-            let known = index[verdict.labels]
-            if known == nil && verdict.level == .ok { continue }
-            let id = known ?? Alert.id(rule: rule.name, labels: verdict.labels)
-            let previous = alerts[id]
-            if let previous, isNoOp(previous, verdict, context) { continue }
+        let levels = RuleLevels(rule)
+        for i in samples.indices {
+            // Most series are ok without an alert: they are looked at in place, without copying the sample.
+            let (level, threshold) = levels.level(of: samples[i].value)
+            let slot = alerts.slot(of: samples[i].labels)
+            if slot == nil && level == .ok { continue }
+            let sample = samples[i]
+            let contextValues = contexts.isEmpty ? nil : rule.contextValues(for: sample.labels, contexts)
+            if let slot, isNoOp(alerts.alerts, slot, sample, level, levels.text(of: level), contextValues, context) { continue }
+            let verdict = Verdict(rule: rule.name, labels: sample.labels, value: sample.value, asOf: sample.asOf, level: level,
+                                  threshold: threshold, signals: sample.signals, context: contextValues)
+            let previous = slot.map { alerts.alerts[$0] }
+            let id = previous?.id ?? Alert.id(rule: rule.name, labels: sample.labels)
             let (next, transition) = stepOne(rule: rule, id: id, previous: previous, verdict: verdict, context: context)
             if let next, next.phase != .resolved {
-                if previous == nil { index[verdict.labels] = id }
                 if transition == nil, let previous, previous.hasSameState(as: next) { continue }
-                alerts[id] = next
-                if transition == nil { changed.append((verdict.labels, next)) }
+                if let slot { alerts.replace(at: slot, with: next) } else { alerts.upsert(next, labels: sample.labels) }
+                if transition == nil { changed.append((sample.labels, next)) }
             } else if previous != nil {
                 // Resolved or cancelled: the alert leaves the active set; its transition carries it on.
-                alerts[id] = nil
-                index[verdict.labels] = nil
+                alerts.remove(id: id)
             }
-            if let transition { transitions.append((verdict.labels, transition)) }
+            if let transition { transitions.append((sample.labels, transition)) }
         }
-        // Verdicts come in no particular order; what is notified and stored comes in label order.
+        // Samples come in no particular order; what is notified and stored comes in label order.
         return (transitions.sorted { $0.0 < $1.0 }.map(\.1), changed.sorted { $0.0 < $1.0 }.map(\.1))
+    }
+
+    /// Steps one rule over a series source: the rule's expression and context entries evaluated, then
+    /// the step above. For one-off evaluations and tests; the engine shares evaluations between rules.
+    public static func step(rule: RuleConfig, current: [String: Alert], source: some SeriesSource,
+                            context: EvaluationContext) -> (alerts: [String: Alert], transitions: [AlertTransition]) {
+        var alerts = RuleAlerts(current.values)
+        let samples = rule.expression.map { $0.evaluate(source).samples } ?? []
+        let contexts = rule.context.map { c in (c, c.expression.map { $0.evaluate(source) } ?? .vector([])) }
+        let (transitions, _) = step(rule: rule, alerts: &alerts, samples: samples, contexts: contexts, context: context)
+        return (Dictionary(uniqueKeysWithValues: alerts.alerts.map { ($0.id, $0) }), transitions)
     }
 
     /// Resolves every active alert of a rule that was removed from the config.
@@ -186,16 +186,20 @@ public enum AlertStateMachine {
         }
     }
 
-    /// True when stepping would leave a firing alert exactly as it is: the same level, value and as-of date,
-    /// no revision to clear, and the same drop. (The common case for a big rule re-evaluated after a drop that
-    /// changed other series; `stepOne` would copy, change nothing and compare.) Pending alerts always take
-    /// the full step: a reload may have shortened their `for`.
-    static func isNoOp(_ a: Alert, _ v: Verdict, _ context: EvaluationContext) -> Bool {
-        a.phase == .firing && v.level != .ok && v.level == a.level && v.value == a.value && v.asOf == a.asOf
-            && a.revisedFrom == nil
-            && (context.source.isEmpty || (a.source == context.source && a.drop == context.drop && a.dropSHA256 == context.dropSHA256))
-            && a.threshold == (v.threshold?.description ?? a.threshold)
-            && a.context == v.context && a.signals == v.signals
+    /// True when stepping would leave the firing alert in `alerts[slot]` exactly as it is: the same level,
+    /// value and as-of date, no revision to clear, and the same drop. (The common case for a big rule
+    /// re-evaluated after a drop that changed other series; `stepOne` would copy, change nothing and
+    /// compare.) Pending alerts always take the full step: a reload may have shortened their `for`.
+    /// Each field is read from the array in place: taking the alert as a parameter made the optimiser
+    /// copy it (a dozen retains) for every firing series of every rule.
+    static func isNoOp(_ alerts: [Alert], _ slot: Int, _ s: Sample, _ level: AlertLevel, _ thresholdText: String?,
+                       _ contextValues: [ContextValue]?, _ context: EvaluationContext) -> Bool {
+        alerts[slot].phase == .firing && level != .ok && level == alerts[slot].level && s.value == alerts[slot].value
+            && s.asOf == alerts[slot].asOf && alerts[slot].revisedFrom == nil
+            && (context.source.isEmpty || (alerts[slot].source == context.source && alerts[slot].drop == context.drop
+                && alerts[slot].dropSHA256 == context.dropSHA256))
+            && (thresholdText == nil || alerts[slot].threshold == thresholdText)
+            && alerts[slot].context == contextValues && alerts[slot].signals == (s.signals?.isEmpty == true ? nil : s.signals)
     }
 
     static func stepOne(rule: RuleConfig, id: String, previous: Alert?, verdict: Verdict,

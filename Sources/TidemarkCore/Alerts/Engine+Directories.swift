@@ -27,7 +27,7 @@ extension Engine {
                                       now: Date, refreshOnNewReason: Bool) -> DropEvaluation {
         var result = DropEvaluation()
         let id = Alert.id(rule: rule, labels: Labels(labels))
-        if let current = alerts[rule]?[id], !refreshOnNewReason || current.threshold == reason { return result }
+        if let current = alert(rule: rule, id: id), !refreshOnNewReason || current.threshold == reason { return result }
         let a = Alert(id: id, rule: rule, seriesLabels: labels, phase: .firing, level: level, value: 1, previousValue: nil,
                       revisedFrom: nil, threshold: reason, asOf: AsOf(date: now), source: source, drop: "", startsAt: now,
                       firedAt: now, endsAt: nil, consecutive: 1, holdingSinceAsOf: AsOf(date: now))
@@ -37,7 +37,7 @@ extension Engine {
 
     private mutating func resolveBuiltin(_ rule: String, labels: [String: String], now: Date) -> DropEvaluation {
         var result = DropEvaluation()
-        guard var a = alerts[rule]?[Alert.id(rule: rule, labels: Labels(labels))] else { return result }
+        guard var a = alert(rule: rule, id: Alert.id(rule: rule, labels: Labels(labels))) else { return result }
         a.phase = .resolved
         a.endsAt = now
         record(.resolved(a), into: &result)

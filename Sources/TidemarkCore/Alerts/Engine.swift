@@ -41,10 +41,8 @@ public struct DropEvaluation: Sendable {
 public struct Engine: Sendable {
     public private(set) var configuration: Configuration
     public private(set) var series: SeriesIndex
-    /// Active (pending or firing) alerts by rule name, then id.
-    public private(set) var alerts: [String: [String: Alert]] = [:]
-    /// Per rule, each active alert's id by its series labels (built on first use, then kept in step).
-    private var labelIndex: [String: [Labels: String]] = [:]
+    /// Active (pending or firing) alerts by rule name.
+    private var tables: [String: RuleAlerts] = [:]
     public private(set) var acknowledgements: [String: Acknowledgement] = [:]
     public private(set) var silences: [Silence] = []
     /// Per rule: how many series its expression yielded at the last evaluation.
@@ -55,19 +53,26 @@ public struct Engine: Sendable {
                 acknowledgements: [Acknowledgement] = [], silences: [Silence] = []) {
         self.configuration = configuration
         self.series = series
-        for a in alerts { self.alerts[a.rule, default: [:]][a.id] = a }
+        for a in alerts { tables[a.rule, default: RuleAlerts()].upsert(a) }
         for ack in acknowledgements { self.acknowledgements[ack.alertID] = ack }
         self.silences = silences
     }
 
     public var activeAlerts: [Alert] {
-        alerts.values.flatMap(\.values).sorted { ($0.rule, $0.id) < ($1.rule, $1.id) }
+        tables.values.flatMap(\.alerts).sorted { ($0.rule, $0.id) < ($1.rule, $1.id) }
     }
 
+    /// One rule's active alerts, in no particular order.
+    public func alerts(of rule: String) -> [Alert] { tables[rule]?.alerts ?? [] }
+
+    public func hasAlerts(of rule: String) -> Bool { tables[rule]?.isEmpty == false }
+
     public func alert(id: String) -> Alert? {
-        for byID in alerts.values { if let a = byID[id] { return a } }
+        for table in tables.values { if let a = table[id: id] { return a } }
         return nil
     }
+
+    func alert(rule: String, id: String) -> Alert? { tables[rule]?[id: id] }
 
     public func rule(named name: String) -> RuleConfig? { configuration.rules.first { $0.name == name } }
 
@@ -105,7 +110,7 @@ public struct Engine: Sendable {
         let context = EvaluationContext(source: source, drop: file, dropSHA256: sha256, now: now)
         evaluateRules(context: context, into: &result)
         let key = Labels(["source": source])
-        if let rejected = alerts[BuiltinRule.dropRejected]?.values.first(where: { Labels($0.seriesLabels) == key }) {
+        if let id = tables[BuiltinRule.dropRejected]?.id(of: key), let rejected = alert(rule: BuiltinRule.dropRejected, id: id) {
             var resolved = rejected
             resolved.phase = .resolved
             resolved.endsAt = now
@@ -118,20 +123,23 @@ public struct Engine: Sendable {
 
     /// Evaluates every rule over the current series (after a drop, and after a reload).
     public mutating func evaluateRules(context: EvaluationContext, into result: inout DropEvaluation) {
-        for configured in configuration.rules {
-            guard let expression = configured.expression else { continue }
+        let rules = configuration.rules.filter { $0.expression != nil }
+        var shared = SharedEvaluations(source: series, expressions: rules.flatMap { rule in
+            [rule.expression!] + rule.context.compactMap(\.expression)
+        })
+        for configured in rules {
+            let expression = configured.expression!
             var rule = configured
             // Context values of counts are suppressed like the alert's own (`privacy.small_counts`).
             for i in rule.context.indices { rule.context[i].isCount = rule.context[i].expression.map(isCountExpression) ?? false }
-            let verdicts = rule.verdicts(expression, source: series, sorted: false)
-            seriesCounts[rule.name] = verdicts.count
+            let samples = shared.value(of: expression).samples
+            let contexts = rule.context.map { c in (c, c.expression.map { shared.value(of: $0) } ?? .vector([])) }
+            seriesCounts[rule.name] = samples.count
             // Taken out of the engine while stepped, so they are uniquely referenced and change in place.
-            var ruleAlerts = alerts.removeValue(forKey: rule.name) ?? [:]
-            var index = labelIndex.removeValue(forKey: rule.name) ?? AlertStateMachine.labelIndex(ruleAlerts)
-            let (transitions, changed) = AlertStateMachine.step(rule: rule, alerts: &ruleAlerts, index: &index,
-                                                                verdicts: verdicts, context: context)
-            alerts[rule.name] = ruleAlerts
-            labelIndex[rule.name] = index
+            var ruleAlerts = tables.removeValue(forKey: rule.name) ?? RuleAlerts()
+            let (transitions, changed) = AlertStateMachine.step(rule: rule, alerts: &ruleAlerts, samples: samples,
+                                                                contexts: contexts, context: context)
+            tables[rule.name] = ruleAlerts
             let counts = isCountExpression(expression)
             for t in transitions { record(fillPrevious(t, rule: rule, isCount: counts), into: &result) }
             // A pending alert counting towards `for`, or a firing one with a new value, changes without
@@ -145,7 +153,7 @@ public struct Engine: Sendable {
         var result = DropEvaluation()
         let labels = Labels(["source": source])
         let id = Alert.id(rule: BuiltinRule.dropRejected, labels: labels)
-        var a = alerts[BuiltinRule.dropRejected]?[id] ?? Alert(
+        var a = alert(rule: BuiltinRule.dropRejected, id: id) ?? Alert(
             id: id, rule: BuiltinRule.dropRejected, seriesLabels: labels.dictionary, phase: .firing, level: .warning,
             value: Double(errorCount), previousValue: nil, revisedFrom: nil, threshold: "rejected",
             asOf: AsOf(date: now), source: source, drop: file, startsAt: now, firedAt: now, endsAt: nil,
@@ -166,7 +174,7 @@ public struct Engine: Sendable {
         guard let deadline = Engine.staleDeadline(source: source, lastDropAt: lastDropAt, startedAt: startedAt) else { return result }
         let labels = Labels(["source": source.name])
         let id = Alert.id(rule: BuiltinRule.sourceStale, labels: labels)
-        let current = alerts[BuiltinRule.sourceStale]?[id]
+        let current = alert(rule: BuiltinRule.sourceStale, id: id)
         if now >= deadline, current == nil {
             let since = lastDropAt ?? startedAt
             let a = Alert(id: id, rule: BuiltinRule.sourceStale, seriesLabels: labels.dictionary, phase: .firing,
@@ -203,8 +211,8 @@ public struct Engine: Sendable {
     public mutating func reload(_ newConfiguration: Configuration, now: Date) -> DropEvaluation {
         var result = DropEvaluation()
         let kept = Set(newConfiguration.rules.map(\.name)).union(BuiltinRule.all)
-        for (rule, byID) in alerts where !kept.contains(rule) {
-            for a in byID.values {
+        for (rule, table) in tables where !kept.contains(rule) {
+            for a in table.alerts {
                 if a.phase == .firing {
                     var r = a
                     r.phase = .resolved
@@ -214,12 +222,11 @@ public struct Engine: Sendable {
                     record(.cancelled(a), into: &result)
                 }
             }
-            alerts[rule] = nil
-            labelIndex[rule] = nil
+            tables[rule] = nil
         }
         let sourcesKept = Set(newConfiguration.sources.map(\.name))
         for rule in BuiltinRule.all {
-            for a in (alerts[rule] ?? [:]).values where !sourcesKept.contains(a.source) {
+            for a in alerts(of: rule) where !sourcesKept.contains(a.source) {
                 var r = a
                 r.phase = .resolved
                 r.endsAt = now
@@ -254,10 +261,8 @@ public struct Engine: Sendable {
     mutating func record(_ t: AlertTransition, into result: inout DropEvaluation) {
         let a = t.alert
         switch t {
-        case .resolved, .cancelled:
-            if alerts[a.rule]?.removeValue(forKey: a.id) != nil { labelIndex[a.rule]?[Labels(a.seriesLabels)] = nil }
-        default:
-            if alerts[a.rule, default: [:]].updateValue(a, forKey: a.id) == nil { labelIndex[a.rule]?[Labels(a.seriesLabels)] = a.id }
+        case .resolved, .cancelled: tables[a.rule]?.remove(id: a.id)
+        default: tables[a.rule, default: RuleAlerts()].upsert(a)
         }
         switch t {
         case .resolved, .cancelled:

@@ -18,6 +18,19 @@ public struct SeriesPoint: Sendable, Hashable {
 public protocol SeriesSource {
     func series(of metric: String) -> [(labels: Labels, points: [SeriesPoint])]
     var metricNames: [String] { get }
+    /// Calls `body` with each series of the metric in `series(of:)` order, without building that array:
+    /// the selector of every rule walks every series of its metric on each evaluation.
+    func forEachSeries(of metric: String, _ body: (Labels, [SeriesPoint]) -> Void)
+    /// How many series the metric has (for reserving room for a selector's samples).
+    func seriesCount(of metric: String) -> Int
+}
+
+extension SeriesSource {
+    public func forEachSeries(of metric: String, _ body: (Labels, [SeriesPoint]) -> Void) {
+        for s in series(of: metric) { body(s.labels, s.points) }
+    }
+
+    public func seriesCount(of metric: String) -> Int { 0 }
 }
 
 /// A series source derived metrics can be added to.
@@ -148,19 +161,19 @@ extension Selector {
         for m in metrics {
             let first = out.count
             var newest = AsOf(seconds: .min, hasTime: false)
-            for s in source.series(of: m) where matchers.allSatisfy({ $0.matches(s.labels) }) {
-                guard let last = s.points.last else { continue }
+            source.forEachSeries(of: m) { seriesLabels, points in
+                guard matchers.allSatisfy({ $0.matches(seriesLabels) }), let last = points.last else { return }
                 if last.asOf > newest { newest = last.asOf }
-                let labels = metric == nil ? s.labels.setting("__name__", to: m) : s.labels
+                let labels = metric == nil ? seriesLabels.setting("__name__", to: m) : seriesLabels
                 if let offset {
                     let reference = last.asOf.seconds(before: offset)
-                    let upTo = s.points.filter { $0.asOf.seconds <= reference && $0.hasValue }
-                    guard !upTo.isEmpty else { continue }
+                    let upTo = points.filter { $0.asOf.seconds <= reference && $0.hasValue }
+                    guard !upTo.isEmpty else { return }
                     out.append(SelectedSeries(labels: labels, points: upTo))
                 } else {
-                    guard last.hasValue else { continue }
+                    guard last.hasValue else { return }
                     // A marker anywhere but last is simply not a value; time functions see the values.
-                    out.append(SelectedSeries(labels: labels, points: s.points.contains { !$0.hasValue } ? s.points.filter(\.hasValue) : s.points))
+                    out.append(SelectedSeries(labels: labels, points: points.contains { !$0.hasValue } ? points.filter(\.hasValue) : points))
                 }
                 asOfs.append(last.asOf)
             }
@@ -186,18 +199,19 @@ extension Selector {
         }
         let metrics = metric.map { [$0] } ?? source.metricNames
         var out: [Sample] = []
+        if let metric { out.reserveCapacity(source.seriesCount(of: metric)) }
         for m in metrics {
             // One pass (each series copied out once): the newest latest as-of is tracked as samples are
             // taken, and the out-of-date ones are dropped after, which is rarely needed.
             let first = out.count
             var newest = AsOf(seconds: .min, hasTime: false)
             var oldestTaken = AsOf(seconds: .max, hasTime: false)
-            for s in source.series(of: m) where matchers.allSatisfy({ $0.matches(s.labels) }) {
-                guard let last = s.points.last else { continue }
+            source.forEachSeries(of: m) { seriesLabels, points in
+                guard matchers.allSatisfy({ $0.matches(seriesLabels) }), let last = points.last else { return }
                 if last.asOf > newest { newest = last.asOf }
-                guard last.hasValue else { continue }
+                guard last.hasValue else { return }
                 if last.asOf < oldestTaken { oldestTaken = last.asOf }
-                let labels = metric == nil ? s.labels.setting("__name__", to: m) : s.labels
+                let labels = metric == nil ? seriesLabels.setting("__name__", to: m) : seriesLabels
                 out.append(Sample(labels: labels, value: last.value, asOf: last.asOf))
             }
             if oldestTaken < newest {

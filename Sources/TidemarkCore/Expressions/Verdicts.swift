@@ -34,36 +34,66 @@ public struct ContextValue: Sendable, Hashable, Codable {
     }
 }
 
+/// A rule's thresholds, with the text each is shown as, taken once per evaluation of the rule (the
+/// text is compared with every firing alert's, and formatting a number costs more than the comparison).
+struct RuleLevels {
+    let warn: Threshold?
+    let crit: Threshold?
+    let warnText: String?
+    let critText: String?
+
+    init(_ rule: RuleConfig) {
+        warn = rule.warn
+        crit = rule.crit
+        warnText = rule.warn?.description
+        critText = rule.crit?.description
+    }
+
+    /// The level of a value, and the threshold that holds (nil when ok).
+    func level(of value: Double) -> (AlertLevel, Threshold?) {
+        if let crit, crit.holds(for: value) { return (.critical, crit) }
+        if let warn, warn.holds(for: value) { return (.warning, warn) }
+        return (.ok, nil)
+    }
+
+    func text(of level: AlertLevel) -> String? {
+        switch level {
+        case .critical: critText
+        case .warning: warnText
+        case .ok: nil
+        }
+    }
+}
+
+extension ExpressionValue {
+    /// The value as samples: a scalar is one sample without labels.
+    public var samples: [Sample] {
+        switch self {
+        case .scalar(let v): [Sample(labels: .empty, value: v, asOf: AsOf(seconds: 0, hasTime: false))]
+        case .vector(let v): v
+        }
+    }
+}
+
 extension RuleConfig {
     /// The instantaneous level of each series the parsed expression yields, ordered by labels when
-    /// `sorted` (for people); the engine skips the sort and orders only the few transitions.
-    /// `countMetric` says which metrics are counts (for context values).
+    /// `sorted` (for people). The engine does not build verdicts: it steps alerts from the samples.
     public func verdicts(_ expression: MetricExpression, source: some SeriesSource, sorted: Bool = true) -> [Verdict] {
-        var samples: [Sample]
-        switch expression.evaluate(source) {
-        case .scalar(let v): samples = [Sample(labels: .empty, value: v, asOf: AsOf(seconds: 0, hasTime: false))]
-        case .vector(let v): samples = v
-        }
+        var samples = expression.evaluate(source).samples
         if sorted { samples.sort { $0.labels < $1.labels } }
         let contexts = context.map { c in (c, c.expression.map { $0.evaluate(source) } ?? .vector([])) }
+        let levels = RuleLevels(self)
         return samples.map { s in
-            let level: AlertLevel
-            let threshold: Threshold?
-            if let crit, crit.holds(for: s.value) {
-                (level, threshold) = (.critical, crit)
-            } else if let warn, warn.holds(for: s.value) {
-                (level, threshold) = (.warning, warn)
-            } else {
-                (level, threshold) = (.ok, nil)
-            }
-            var v = Verdict(rule: name, labels: s.labels, value: s.value, asOf: s.asOf, level: level, threshold: threshold)
-            v.signals = s.signals
-            if !contexts.isEmpty {
-                let values = contexts.compactMap { Self.contextValue($0.0, $0.1, for: s.labels) }
-                v.context = values.isEmpty ? nil : values
-            }
-            return v
+            let (level, threshold) = levels.level(of: s.value)
+            return Verdict(rule: name, labels: s.labels, value: s.value, asOf: s.asOf, level: level, threshold: threshold,
+                           signals: s.signals, context: contexts.isEmpty ? nil : contextValues(for: s.labels, contexts))
         }
+    }
+
+    /// The context entries' values for one series; nil when none applies.
+    func contextValues(for labels: Labels, _ contexts: [(RuleContext, ExpressionValue)]) -> [ContextValue]? {
+        let values = contexts.compactMap { Self.contextValue($0.0, $0.1, for: labels) }
+        return values.isEmpty ? nil : values
     }
 
     /// A context entry's value for one alert series: the context series whose labels the alert series

@@ -61,6 +61,20 @@ public struct SeriesIndex: WritableSeriesSource, Sendable {
         return zip(m.labels, m.points).map { ($0, $1) }
     }
 
+    /// Lends each series' labels and points from the index's buffers: an array subscript would retain and
+    /// release both for every series of every rule on each evaluation.
+    @inline(__always)
+    public func forEachSeries(of metric: String, _ body: (Labels, [SeriesPoint]) -> Void) {
+        guard let m = metrics[metric] else { return }
+        m.labels.withUnsafeBufferPointer { labels in
+            m.points.withUnsafeBufferPointer { points in
+                for i in labels.indices { body(labels[i], points[i]) }
+            }
+        }
+    }
+
+    public func seriesCount(of metric: String) -> Int { metrics[metric]?.labels.count ?? 0 }
+
     public var metricNames: [String] { metrics.keys.sorted() }
 
     /// True when the metric came from `op: count` (for `privacy.small_counts`).
