@@ -37,6 +37,10 @@ let package = Package(
             .product(name: "TidemarkCore", package: "tidemark"),
             .product(name: "TidemarkStore", package: "tidemark"),
         ]),
+        .executableTarget(name: "history-bench", dependencies: [
+            .product(name: "TidemarkCore", package: "tidemark"),
+            .product(name: "TidemarkStore", package: "tidemark"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -97,4 +97,40 @@ import Testing
         engine.evaluateRules(context: EvaluationContext(source: source, drop: "d.csv", now: Self.now), into: &again)
         #expect(again.transitions.isEmpty && again.upserted.isEmpty)
     }
+
+    /// A drop is evaluated against the rules that read what it changed; the others keep their alerts as
+    /// they are, still naming the drop that brought their value.
+    @Test func aDropReEvaluatesOnlyTheRulesReadingTheMetricsItChanged() {
+        var engine = Engine(configuration: Configuration(
+            path: "t.yml", timezone: "UTC", stateDirectory: "/tmp", retention: .days(400), privacy: PrivacySettings(),
+            control: ControlSettings(socket: "/tmp/t.sock"), sources: [],
+            derive: [DerivedMetricConfig(metric: "vacancy_rate", expr: "vacancies / 10")],
+            rules: [RuleConfig(name: "caseload_high", expr: "caseload", warn: Threshold.parse("> 18")),
+                    RuleConfig(name: "vacancy_rate_high", expr: "vacancy_rate", warn: Threshold.parse("> 0.2")),
+                    RuleConfig(name: "anything_north", expr: "{team=\"North\"}", warn: Threshold.parse("> 1000"))],
+            receivers: [], routes: []))
+        func obs(_ metric: String, _ value: Double, day: Int = 3) -> Observation {
+            Observation(metric: metric, labels: Labels(["team": "North"]), value: value, asOf: AsOf(year: 2025, month: 3, day: day)!)
+        }
+        _ = engine.accept(source: "caseloads", file: "c1.csv", observations: [obs("caseload", 20)], now: Self.now)
+        #expect(engine.alerts(of: "caseload_high").first?.drop == "c1.csv")
+        #expect(engine.seriesCounts["vacancy_rate_high"] == nil, "vacancy_rate not derived yet: its rule was not evaluated")
+        #expect(engine.seriesCounts["anything_north"] == 1, "a selector without a metric reads every metric")
+
+        let vacancies = engine.accept(source: "vacancies", file: "v1.csv", observations: [obs("vacancies", 3)], now: Self.now + 60)
+        #expect(vacancies.derived.map(\.metric) == ["vacancy_rate"])
+        #expect(engine.alerts(of: "vacancy_rate_high").count == 1, "the derived metric's rule is evaluated")
+        #expect(!vacancies.upserted.contains { $0.rule == "caseload_high" })
+        #expect(engine.alerts(of: "caseload_high").first?.drop == "c1.csv", "not restamped by an unrelated drop")
+        #expect(engine.seriesCounts["anything_north"] == 3)
+
+        // The same vacancies again (another file): nothing changed, so nothing is evaluated or stored.
+        let same = engine.accept(source: "vacancies", file: "v2.csv", observations: [obs("vacancies", 3)], now: Self.now + 120)
+        #expect(same.derived.isEmpty && same.upserted.isEmpty && same.transitions.isEmpty)
+        #expect(engine.alerts(of: "vacancy_rate_high").first?.drop == "v1.csv")
+
+        let caseload = engine.accept(source: "caseloads", file: "c2.csv", observations: [obs("caseload", 25, day: 10)], now: Self.now + 180)
+        #expect(caseload.upserted.map(\.rule) == ["caseload_high"])
+        #expect(engine.alerts(of: "caseload_high").first?.value == 25)
+    }
 }

@@ -3,14 +3,34 @@ public struct SeriesPoint: Sendable, Hashable {
     public let asOf: AsOf
     /// Meaningless (0) when `marker` is set.
     public let value: Double
-    public let marker: Marker?
+    /// The marker out of line: few points have one, and its two strings inline made every point of a
+    /// long history 64 bytes instead of 32 (10 years of daily points for 10,000 series: 2.3 GB).
+    private let markerBox: MarkerBox?
+
     public init(asOf: AsOf, value: Double, marker: Marker? = nil) {
         self.asOf = asOf
         self.value = value
-        self.marker = marker
+        self.markerBox = marker.map(MarkerBox.init)
     }
 
-    public var hasValue: Bool { marker == nil }
+    public var marker: Marker? { markerBox?.marker }
+    public var hasValue: Bool { markerBox == nil }
+
+    public static func == (a: SeriesPoint, b: SeriesPoint) -> Bool {
+        a.asOf == b.asOf && a.value == b.value && a.marker == b.marker
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(asOf)
+        hasher.combine(value)
+        hasher.combine(marker)
+    }
+}
+
+/// An immutable marker held by reference from the points that carry it.
+private final class MarkerBox: Sendable {
+    let marker: Marker
+    init(_ marker: Marker) { self.marker = marker }
 }
 
 /// Where expressions read series from: every series of a metric with its history, oldest first.

@@ -107,6 +107,22 @@ public indirect enum MetricExpression: Sendable, Hashable {
         }
     }
 
+    /// True when a selector names no metric (`{team="North"}`), so the expression reads every metric.
+    public var readsEveryMetric: Bool {
+        switch self {
+        case .number: return false
+        case .selector(let s), .timeFunction(_, let s, _, _): return s.metric == nil
+        case .negate(let e), .aggregate(_, _, _, let e): return e.readsEveryMetric
+        case .binary(_, let a, let b, _), .compare(_, let a, let b, _), .set(_, let a, let b, _):
+            return a.readsEveryMetric || b.readsEveryMetric
+        }
+    }
+
+    /// Whether the expression's value can differ after the given metrics changed and no other did.
+    public func depends(onAnyOf changed: Set<String>) -> Bool {
+        readsEveryMetric || !metricNames.isDisjoint(with: changed)
+    }
+
     /// The longest range or offset the expression looks back over (for charts and retention checks).
     public var lookback: TimeSpan {
         switch self {
