@@ -14,7 +14,7 @@ APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev zlib1g-dev libcai
 APT_TEST      = python3-aiosmtpd openssl systemd python3-prometheus-client python3-openpyxl chromium
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
-.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-fanout bench-e2e bench-digest bench-burst bench-idle fuzz soak
+.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-history bench-fanout bench-e2e bench-digest bench-burst bench-idle fuzz soak
 
 all: build
 
@@ -51,7 +51,7 @@ install: release
 	[ -e $(CONFDIR)/tidemark.yml ] || install -m 0640 Config/tidemark.yml $(CONFDIR)/tidemark.yml
 
 # Release-mode benchmarks (Benchmarks/ is its own package, so `make test` never builds it).
-bench: bench-reader bench-xlsx bench-engine bench-fanout bench-e2e bench-digest bench-burst bench-idle
+bench: bench-reader bench-xlsx bench-engine bench-history bench-fanout bench-e2e bench-digest bench-burst bench-idle
 
 APT_BENCH     = time util-linux
 
@@ -77,6 +77,12 @@ bench-engine: deps
 
 bench-fanout: deps
 	bash Benchmarks/fanout-bench.sh
+
+# 10 years of daily points for 10,000 series in a real state database (built once with sqlite3, ~1 GB
+# in /tmp/tidemark-bench), loaded as at start and evaluated, with peak RSS.
+bench-history: deps
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(APT_BENCH) sqlite3"
+	bash Benchmarks/history-bench.sh
 
 # The release binary end to end: drop → webhook latency, status with 50 clients, idle RSS/CPU/wake-ups.
 bench-e2e: release

@@ -16,9 +16,13 @@ extension Daemon {
         guard Daemon.commands.contains(request.command) else {
             return reply(.failure(ControlError(.unknownCommand, "unknown command \"\(request.command)\" (commands: \(Daemon.commands.joined(separator: ", ")))")))
         }
-        if Daemon.writeCommands.contains(request.command),
-           !request.peer.isAdmin(adminGroup: loaded.configuration.control.adminGroup) {
-            return reply(.failure(ControlError(.forbidden, "\(request.command) needs root, the daemon's user or a member of \(loaded.configuration.control.adminGroup ?? "the admin group") (you are \(request.peer.userName))")))
+        // On the control server's queue: `loaded` belongs to the engine queue, so the admin group is read
+        // from its own locked copy.
+        if Daemon.writeCommands.contains(request.command) {
+            let group = adminGroup.withLock { $0 }
+            guard request.peer.isAdmin(adminGroup: group) else {
+                return reply(.failure(ControlError(.forbidden, "\(request.command) needs root, the daemon's user or a member of \(group ?? "the admin group") (you are \(request.peer.userName))")))
+            }
         }
         // A burst of `status` polls is answered from the cache without waiting for the engine queue.
         if request.command == "status", let text = validStatusCache(now: Date()) { return reply(.success(text)) }

@@ -87,6 +87,9 @@ public final class Daemon: @unchecked Sendable {
     let changes = Atomic<UInt64>(0)
     /// The last `status` result; read from the control server's queue, so behind a lock.
     let statusCache = Mutex<(key: StatusCacheKey, text: String)?>(nil)
+    /// `control.admin_group` as last loaded: write commands are checked on the control server's queue
+    /// while a reload replaces `loaded` on the engine queue, so the checker reads this copy behind a lock.
+    let adminGroup = Mutex<String?>(nil)
     /// Each source's latest drop record, read from the store once and forgotten when a drop is recorded.
     var lastDrops: [String: DropRecord?] = [:]
 
@@ -95,6 +98,7 @@ public final class Daemon: @unchecked Sendable {
         log = options.log
         let loaded = try loadValidatedConfig(path: options.configPath).get()
         self.loaded = loaded
+        adminGroup.withLock { $0 = loaded.configuration.control.adminGroup }
         configSHA256 = sha256Hex(loaded.contents)
         let c = loaded.configuration
         stateDirectory = options.stateDirectory ?? c.stateDirectory
@@ -232,6 +236,7 @@ public final class Daemon: @unchecked Sendable {
             }
             stopSources()
             loaded = newLoaded
+            adminGroup.withLock { $0 = newLoaded.configuration.control.adminGroup }
             configSHA256 = sha256Hex(newLoaded.contents)
             configLoadedAt = now
             engine = next
