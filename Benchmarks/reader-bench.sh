@@ -30,7 +30,10 @@ PY
 # Memory stays flat as the file grows: peak RSS for this file and one twice the size.
 big="$work/records-$((rows * 2)).csv"
 [ -f "$big" ] || python3 generate-records.py "$((rows * 2))" "$big"
-for f in "$file" "$big"; do
+# And a 1 GB file (issue #17: memory stays flat on large inputs; generated once, ~3 minutes).
+huge="$work/records-15200000.csv"
+[ -f "$huge" ] || python3 generate-records.py 15200000 "$huge"
+for f in "$file" "$big" "$huge"; do
   rss=$( { /usr/bin/time -f "%M" "$bin" "$f" 1 --skip-library >/dev/null; } 2>&1 | tail -1)
   echo "peak RSS $(stat -c %s "$f") bytes: ${rss} KiB"
 done
