@@ -16,8 +16,7 @@ extension Daemon {
         guard Daemon.commands.contains(request.command) else {
             return reply(.failure(ControlError(.unknownCommand, "unknown command \"\(request.command)\" (commands: \(Daemon.commands.joined(separator: ", ")))")))
         }
-        // On the control server's queue: `loaded` belongs to the engine queue, so the admin group is read
-        // from its own locked copy.
+        // On the control server's queue: `loaded` is the engine queue's, so read the group's locked copy.
         if Daemon.writeCommands.contains(request.command) {
             let group = adminGroup.withLock { $0 }
             guard request.peer.isAdmin(adminGroup: group) else {
