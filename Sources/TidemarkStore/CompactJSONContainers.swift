@@ -29,43 +29,19 @@ struct KeyedByteContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         writer.key(key.stringValue, at: level)
         try writer.number(Double(value), codingPath)
     }
-    mutating func encode(_ value: Int, forKey key: Key) throws {
-        writer.key(key.stringValue, at: level)
-        writer.integer(value)
-    }
-    mutating func encode(_ value: Int8, forKey key: Key) throws {
-        writer.key(key.stringValue, at: level)
-        writer.integer(value)
-    }
-    mutating func encode(_ value: Int16, forKey key: Key) throws {
-        writer.key(key.stringValue, at: level)
-        writer.integer(value)
-    }
-    mutating func encode(_ value: Int32, forKey key: Key) throws {
-        writer.key(key.stringValue, at: level)
-        writer.integer(value)
-    }
-    mutating func encode(_ value: Int64, forKey key: Key) throws {
-        writer.key(key.stringValue, at: level)
-        writer.integer(value)
-    }
-    mutating func encode(_ value: UInt, forKey key: Key) throws {
-        writer.key(key.stringValue, at: level)
-        writer.integer(value)
-    }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws {
-        writer.key(key.stringValue, at: level)
-        writer.integer(value)
-    }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws {
-        writer.key(key.stringValue, at: level)
-        writer.integer(value)
-    }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws {
-        writer.key(key.stringValue, at: level)
-        writer.integer(value)
-    }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws {
+    mutating func encode(_ value: Int, forKey key: Key) throws { integer(value, key) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { integer(value, key) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { integer(value, key) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { integer(value, key) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { integer(value, key) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { integer(value, key) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { integer(value, key) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { integer(value, key) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { integer(value, key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { integer(value, key) }
+
+    /// The protocol asks for each integer type separately; all are written the same way.
+    private func integer(_ value: some BinaryInteger, _ key: Key) {
         writer.key(key.stringValue, at: level)
         writer.integer(value)
     }
@@ -134,43 +110,19 @@ struct UnkeyedByteContainer: UnkeyedEncodingContainer {
         begin()
         try writer.number(Double(value), codingPath)
     }
-    mutating func encode(_ value: Int) throws {
-        begin()
-        writer.integer(value)
-    }
-    mutating func encode(_ value: Int8) throws {
-        begin()
-        writer.integer(value)
-    }
-    mutating func encode(_ value: Int16) throws {
-        begin()
-        writer.integer(value)
-    }
-    mutating func encode(_ value: Int32) throws {
-        begin()
-        writer.integer(value)
-    }
-    mutating func encode(_ value: Int64) throws {
-        begin()
-        writer.integer(value)
-    }
-    mutating func encode(_ value: UInt) throws {
-        begin()
-        writer.integer(value)
-    }
-    mutating func encode(_ value: UInt8) throws {
-        begin()
-        writer.integer(value)
-    }
-    mutating func encode(_ value: UInt16) throws {
-        begin()
-        writer.integer(value)
-    }
-    mutating func encode(_ value: UInt32) throws {
-        begin()
-        writer.integer(value)
-    }
-    mutating func encode(_ value: UInt64) throws {
+    mutating func encode(_ value: Int) throws { integer(value) }
+    mutating func encode(_ value: Int8) throws { integer(value) }
+    mutating func encode(_ value: Int16) throws { integer(value) }
+    mutating func encode(_ value: Int32) throws { integer(value) }
+    mutating func encode(_ value: Int64) throws { integer(value) }
+    mutating func encode(_ value: UInt) throws { integer(value) }
+    mutating func encode(_ value: UInt8) throws { integer(value) }
+    mutating func encode(_ value: UInt16) throws { integer(value) }
+    mutating func encode(_ value: UInt32) throws { integer(value) }
+    mutating func encode(_ value: UInt64) throws { integer(value) }
+
+    /// The protocol asks for each integer type separately; all are written the same way.
+    private mutating func integer(_ value: some BinaryInteger) {
         begin()
         writer.integer(value)
     }
