@@ -171,7 +171,7 @@ public enum AlertStateMachine {
                             context: EvaluationContext) -> (alerts: [String: Alert], transitions: [AlertTransition]) {
         var alerts = RuleAlerts(current.values)
         let samples = rule.expression.map { $0.evaluate(source).samples } ?? []
-        let contexts = rule.context.map { c in (c, c.expression.map { $0.evaluate(source) } ?? .vector([])) }
+        let contexts = rule.contextInputs { $0.evaluate(source) }
         let (transitions, _) = step(rule: rule, alerts: &alerts, samples: samples, contexts: contexts, context: context)
         return (Dictionary(uniqueKeysWithValues: alerts.alerts.map { ($0.id, $0) }), transitions)
     }

@@ -150,7 +150,7 @@ public struct Engine: Sendable {
             // Context values of counts are suppressed like the alert's own (`privacy.small_counts`).
             for i in rule.context.indices { rule.context[i].isCount = rule.context[i].expression.map(isCountExpression) ?? false }
             let samples = shared.value(of: expression).samples
-            let contexts = rule.context.map { c in (c, c.expression.map { shared.value(of: $0) } ?? .vector([])) }
+            let contexts = rule.contextInputs { shared.value(of: $0) }
             seriesCounts[rule.name] = samples.count
             // Taken out of the engine while stepped, so they are uniquely referenced and change in place.
             var ruleAlerts = tables.removeValue(forKey: rule.name) ?? RuleAlerts()

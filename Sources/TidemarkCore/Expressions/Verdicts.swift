@@ -81,13 +81,18 @@ extension RuleConfig {
     public func verdicts(_ expression: MetricExpression, source: some SeriesSource, sorted: Bool = true) -> [Verdict] {
         var samples = expression.evaluate(source).samples
         if sorted { samples.sort { $0.labels < $1.labels } }
-        let contexts = context.map { c in (c, c.expression.map { $0.evaluate(source) } ?? .vector([])) }
+        let contexts = contextInputs { $0.evaluate(source) }
         let levels = RuleLevels(self)
         return samples.map { s in
             let (level, threshold) = levels.level(of: s.value)
             return Verdict(rule: name, labels: s.labels, value: s.value, asOf: s.asOf, level: level, threshold: threshold,
                            signals: s.signals, context: contexts.isEmpty ? nil : contextValues(for: s.labels, contexts))
         }
+    }
+
+    /// Each context entry with its expression's value (an entry whose expression did not parse has none).
+    func contextInputs(_ evaluate: (MetricExpression) -> ExpressionValue) -> [(RuleContext, ExpressionValue)] {
+        context.map { c in (c, c.expression.map(evaluate) ?? .vector([])) }
     }
 
     /// The context entries' values for one series; nil when none applies.
