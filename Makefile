@@ -10,8 +10,8 @@ SYSUSERSDIR  ?= $(DESTDIR)/usr/lib/sysusers.d
 CONFDIR      ?= $(DESTDIR)/etc/tidemark
 
 # Build-time libraries (SPEC §13) and the real servers the tests talk to on loopback.
-APT_BUILD     = libcurl4-openssl-dev libsqlite3-dev libssl-dev zlib1g-dev libcairo2-dev fonts-dejavu-core pkg-config
-APT_TEST      = python3-aiosmtpd openssl systemd python3-prometheus-client python3-openpyxl chromium
+APT_BUILD     = libcurl4-openssl-dev libpq-dev libsqlite3-dev libssl-dev zlib1g-dev libcairo2-dev fonts-dejavu-core pkg-config
+APT_TEST      = postgresql-15 python3-aiosmtpd openssl systemd python3-prometheus-client python3-openpyxl chromium
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
 .PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-history bench-fanout bench-e2e bench-digest bench-burst bench-idle fuzz soak

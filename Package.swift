@@ -11,7 +11,8 @@ import PackageDescription
 //   TidemarkCore                 pure domain: config model, expressions, alert engine, routing (no I/O)
 //   TidemarkConfig               YAML → TidemarkCore model, with positions, env expansion, secrets
 //   TidemarkIngest               drop readers (streaming CSV, JSON, xlsx), shapes and aggregation, identity
-//   TidemarkStore                durable state in SQLite (GRDB, WAL): drops, history, alerts, outbox, silences
+//   CLibpq, CLibpqShim           libpq (PostgreSQL client), opened with dlopen when the state is on PostgreSQL
+//   TidemarkStore                durable state: SQLite (GRDB, WAL) or PostgreSQL shared by several daemons
 //   TidemarkCharts               a series' history as a chart: pure layout, drawn to PNG by cairo
 //   TidemarkNotify               payloads (Alertmanager, Teams, Slack, email), templates, delivery via libcurl
 //   TidemarkDaemon               `tidemark run`: drop pipeline, timers, control socket, sd_notify, signals
@@ -52,6 +53,11 @@ let package = Package(
         .systemLibrary(name: "CCairo", providers: [.apt(["libcairo2-dev", "fonts-dejavu-core"])]),
         .target(name: "CCairoShim", dependencies: ["CCairo"]),
 
+        // PostgreSQL state (SPEC §18): libpq from Debian, opened with dlopen when a config names a database
+        // (an embedded SQLite daemon never maps it; README "Two machines" says why libpq over PostgresNIO).
+        .systemLibrary(name: "CLibpq", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "CLibpqShim", dependencies: ["CLibpq"]),
+
         .target(name: "CLinuxShim"),
         .target(name: "TidemarkCurl", dependencies: ["CCurl", "CCurlShim"]),
         // SHA-256 and HMAC from swift-crypto (BoringSSL, built in): linking Debian's libcrypto only for
@@ -65,7 +71,9 @@ let package = Package(
         .target(name: "TidemarkIngest", dependencies: [
             "TidemarkCore", "TidemarkCrypto", "TidemarkCurl", "CZlibSystem", "CLinuxShim",
         ]),
-        .target(name: "TidemarkStore", dependencies: ["TidemarkCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "TidemarkStore", dependencies: [
+            "TidemarkCore", "CLibpq", "CLibpqShim", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .target(name: "TidemarkCharts", dependencies: ["TidemarkCore", "CCairo", "CCairoShim", "CZlibSystem"]),
         .target(name: "TidemarkNotify", dependencies: [
             "TidemarkCore", "TidemarkCharts", "TidemarkCrypto", "TidemarkCurl", .product(name: "Mustache", package: "swift-mustache"),
