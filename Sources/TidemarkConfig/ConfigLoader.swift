@@ -118,7 +118,7 @@ final class ConfigBuilder {
         self.path = path
     }
 
-    static let topKeys = ["timezone", "state_dir", "retention", "audit_retention", "privacy", "control", "metrics", "groups", "sources", "derive",
+    static let topKeys = ["timezone", "state_dir", "state", "retention", "audit_retention", "privacy", "control", "metrics", "groups", "sources", "derive",
                           "rules", "receivers", "routes", "digests"]
 
     func build(_ root: Located) -> Configuration? {
@@ -163,6 +163,7 @@ final class ConfigBuilder {
         configuration.digests = digests
         if let v = f["audit_retention"], !r.isNull(v), let d = r.duration(v) { configuration.auditRetention = d }
         if let m = f["metrics"], !r.isNull(m) { configuration.metricsTextfile = buildMetricsTextfile(m) }
+        if let s = f["state"], !r.isNull(s) { configuration.postgres = buildState(s) }
         return configuration
     }
 

@@ -10,7 +10,7 @@ extension Daemon {
     func audited(_ request: ControlRequest, reply: @escaping @Sendable (Result<String, ControlError>) -> Void)
         -> @Sendable (Result<String, ControlError>) -> Void {
         guard Daemon.writeCommands.contains(request.command) else { return reply }
-        let store: Store? = self.store
+        let store: (any StateStore)? = self.store
         let log = self.log
         return { result in
             let outcome: (String, String?)

@@ -24,6 +24,7 @@ extension Daemon {
             }
         }
         // A burst of `status` polls is answered from the cache without waiting for the engine queue.
+        if cluster != nil, let refusal = queue.sync(execute: { standbyRefusal(request.command) }) { return reply(.failure(refusal)) }
         if request.command == "status", let text = validStatusCache(now: Date()) { return reply(.success(text)) }
         queue.async { [self] in
             if request.command == "test-notify" { return testNotify(request, reply: reply) }
@@ -118,7 +119,7 @@ extension Daemon {
         let reload: JSON = lastReload.map {
             .object([("at", .string(rfc3339($0.at))), ("ok", .bool($0.ok)), ("error", .optional($0.error))])
         } ?? .null
-        return .object([
+        var fields: [(String, JSON)] = [
             ("version", .string(TidemarkVersion.current)),
             ("state", stateJSON),
             ("pid", .int(Int(getpid()))),
@@ -135,7 +136,9 @@ extension Daemon {
             ])),
             ("outbox", .object([("pending", .int(counts.pending)), ("retrying", .int(counts.retrying)), ("dead", .int(counts.dead))])),
             ("last_evaluation_at", engine.lastEvaluationAt.map { .string(rfc3339($0)) } ?? .null),
-        ])
+        ]
+        if let cluster { fields.append(("cluster", cluster.statusJSON())) }
+        return .object(fields)
     }
 
     func sourceJSON(_ s: SourceConfig, now: Date) throws -> JSON {

@@ -85,7 +85,7 @@ extension Daemon {
         let p = renderer.presentation
         var changes: [DigestReport.Change] = []
         let from = since ?? startedAt.addingTimeInterval(-7 * 86_400)
-        for e in (try? store.alertEvents(since: from)) ?? [] where !BuiltinRule.all.contains(e.alert.rule) {
+        for e in (try? store.alertEvents(since: from, limit: 500)) ?? [] where !BuiltinRule.all.contains(e.alert.rule) {
             let kind = e.kind == "firing" ? "Fired" : e.kind == "resolved" ? "Resolved" : "Level changed"
             let level = e.kind == "resolved" ? "" : " (\(p.levelName(e.alert)))"
             changes.append(.init(at: e.at, kind: kind + level, text: p.summary(e.alert, templates: renderer.templates)))

@@ -225,7 +225,7 @@ extension Daemon {
 
     /// `WATCHDOG=1` from the engine queue, so a stuck evaluation loop stops the pings (SPEC §9).
     func startWatchdog() {
-        guard let interval = SystemdNotify.watchdogInterval() else { return }
+        guard watchdogTimer == nil, let interval = SystemdNotify.watchdogInterval() else { return }
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now(), repeating: interval, leeway: .milliseconds(100))
         t.setEventHandler { SystemdNotify.send("WATCHDOG=1") }

@@ -57,7 +57,9 @@ public final class Daemon: @unchecked Sendable {
     var stateDirectory: String
     var socketPath: String
 
-    var store: Store!
+    var store: (any StateStore)!
+    /// Set when the state is on PostgreSQL shared with other daemons (SPEC §18).
+    var cluster: ClusterMember?
     var engine: Engine
     var dispatcher: Dispatcher
     var renderer: MessageRenderer
@@ -113,14 +115,49 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Starts everything; returns once the daemon is ready (READY=1 sent). Throws a message for the
-    /// operator when it cannot start (corrupt state, socket in use).
+    /// operator when it cannot start (corrupt state, database unreachable, socket in use). On PostgreSQL
+    /// a daemon that does not get the `active` lease starts as a standby (`Daemon+Cluster.swift`).
     public func start() throws(DaemonStartError) {
         for w in loaded.warnings { log.warning("config: \(w)") }
+        try openStore()
+        if cluster == nil { try loadState() }
+        control = ControlServer(path: socketPath, mode: loaded.configuration.control.mode, log: log) { [weak self] request, reply in
+            guard let self else { return reply(.failure(ControlError(.internal, "shutting down"))) }
+            self.handle(request, reply: reply)
+        }
         do {
-            store = try Store(directory: stateDirectory)
+            try control.start()
+        } catch {
+            throw DaemonStartError(message: error.message)
+        }
+        installSignals()
+        if cluster != nil {
+            queue.sync { clusterTick() }
+        } else {
+            queue.sync { startWork() }
+        }
+        SystemdNotify.send("READY=1\nSTATUS=\(statusLine())")
+        log.info("tidemark \(TidemarkVersion.current) ready", [("config", options.configPath), ("socket", socketPath),
+                                                                ("state", store.path)])
+    }
+
+    /// SQLite in `state_dir`, or the PostgreSQL database the config names.
+    func openStore() throws(DaemonStartError) {
+        do {
+            if let pg = loaded.configuration.postgres {
+                let shared = try PostgresStore(url: pg.url, password: pg.password?.reveal())
+                store = shared
+                cluster = ClusterMember(store: shared, lease: pg.lease)
+            } else {
+                store = try Store(directory: stateDirectory)
+            }
         } catch {
             throw DaemonStartError(message: error.description)
         }
+    }
+
+    /// Reads history, alerts, groups, silences and acknowledgements into the engine, as at every start.
+    func loadState() throws(DaemonStartError) {
         do {
             let cutoff = AsOf(date: Date().addingTimeInterval(-loaded.configuration.retention.seconds))
             let series = try store.loadSeries(since: cutoff)
@@ -129,6 +166,7 @@ public final class Daemon: @unchecked Sendable {
             dispatcher = Dispatcher(routes: loaded.configuration.routes, timeZone: Daemon.timeZone(loaded.configuration),
                                     groups: try store.groups())
             lastAcceptedDrop = try store.lastAcceptedDrops()
+            lastDrops = [:]
             auditConfigLoad(cause: "start", ok: true, detail: nil)
             log.info("state loaded", [("path", store.path), ("series", "\(series.seriesCount)"),
                                       ("alerts", "\(engine.activeAlerts.count)")])
@@ -145,38 +183,31 @@ public final class Daemon: @unchecked Sendable {
                                   guard let daemon = self else { return }
                                   daemon.queue.async { daemon.deliveryAllowed(receiver: receiver) }
                               })
-        control = ControlServer(path: socketPath, mode: loaded.configuration.control.mode, log: log) { [weak self] request, reply in
-            guard let self else { return reply(.failure(ControlError(.internal, "shutting down"))) }
-            self.handle(request, reply: reply)
-        }
-        do {
-            try control.start()
-        } catch {
-            throw DaemonStartError(message: error.message)
-        }
-        installSignals()
-        queue.sync {
-            startSources()
-            scheduleAllStaleChecks()
-            for s in engine.silences where s.endsAt > Date() { scheduleSilenceEnd(s) }
-            flushDue()
-            schedulePrune()
-            scheduleDigests()
-            startWatchdog()
-            startMetricsTextfile()
-            scheduleIdleTrim()
-        }
+    }
+
+    /// Sources, timers and deliveries: the work only the daemon that owns the state does.
+    func startWork() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        startSources()
+        scheduleAllStaleChecks()
+        for s in engine.silences where s.endsAt > Date() { scheduleSilenceEnd(s) }
+        flushDue()
+        schedulePrune()
+        scheduleDigests()
+        startWatchdog()
+        startMetricsTextfile()
+        scheduleIdleTrim()
         metrics.prepare(for: loaded.configuration)
         outbox.start()
-        SystemdNotify.send("READY=1\nSTATUS=\(statusLine())")
-        log.info("tidemark \(TidemarkVersion.current) ready", [("config", options.configPath), ("socket", socketPath),
-                                                                ("state", stateDirectory)])
     }
 
     /// One line of health for `STATUS=`.
     func statusLine() -> String {
         let firing = engine.activeAlerts.filter { $0.phase == .firing }.count
         let counts = (try? store.outboxCounts()) ?? OutboxCounts()
+        if let cluster, cluster.role != .active {
+            return "standby (\(cluster.refusal ?? "another daemon holds the active lease")); database \(store.path)"
+        }
         let line = "\(loaded.configuration.sources.count) sources, \(firing) firing, outbox \(counts.pending + counts.retrying) queued, \(counts.dead) dead"
         guard let fault = stateFault else { return line }
         return "STATE NOT WRITABLE since \(rfc3339(fault.since)): \(fault.error.prefix(120).replacingOccurrences(of: "\n", with: " ")); " + line
@@ -217,6 +248,16 @@ public final class Daemon: @unchecked Sendable {
             log.error("reload failed; keeping the running config", [("errors", "\(failure.errors.count)")])
             for e in failure.errors { log.error("  \(e)") }
             return .failure(failure)
+        case .success(let newLoaded) where cluster != nil && cluster?.role != .active:
+            // A standby has no engine to re-evaluate: it takes the config, and its next heartbeat
+            // publishes the new SHA-256 (which decides whether it may take work).
+            loaded = newLoaded
+            adminGroup.withLock { $0 = newLoaded.configuration.control.adminGroup }
+            configSHA256 = sha256Hex(newLoaded.contents)
+            configLoadedAt = now
+            lastReload = (now, true, nil)
+            log.info("config reloaded (standby)", [("sha256", String(configSHA256.prefix(12)))])
+            return .success((configSHA256, now))
         case .success(let newLoaded):
             let c = newLoaded.configuration
             var next = engine
@@ -271,7 +312,8 @@ public final class Daemon: @unchecked Sendable {
         idleTrimTimer?.cancel()
         textfileTimer?.cancel()
         control.stop()
-        let drained = outbox.stop(timeout: 10)
+        let drained = outbox?.stop(timeout: 10) ?? true
+        cluster?.release(log: log)
         log.info(drained ? "stopped" : "stopped; undelivered notifications resume at next start")
         exit(0)
     }

@@ -13,7 +13,7 @@ import TidemarkStore
 /// `@unchecked Sendable`: every mutable property is touched only on `queue`.
 public final class OutboxWorker: @unchecked Sendable {
     let queue = DispatchQueue(label: "tidemark.outbox")
-    private let store: Store
+    private let store: any StateStore
     private let log: Log
     private let metrics: DaemonMetrics
     private let makeDeliverer: @Sendable () -> Deliverer
@@ -45,7 +45,7 @@ public final class OutboxWorker: @unchecked Sendable {
 
     /// `retryDelay` maps the attempts made so far to the wait before the next one (SPEC §7's backoff
     /// unless a test needs a faster clock).
-    public init(store: Store, configuration: Configuration, log: Log, metrics: DaemonMetrics,
+    public init(store: any StateStore, configuration: Configuration, log: Log, metrics: DaemonMetrics,
                 makeDeliverer: @escaping @Sendable () -> Deliverer = { Deliverer() },
                 retryDelay: @escaping @Sendable (Int) -> Double = { Backoff.delay(afterAttempts: $0) },
                 onChange: @escaping @Sendable () -> Void = {},

@@ -95,7 +95,7 @@ import TidemarkTestSupport
         try server.sql("GRANT ALL ON SCHEMA public TO secret_user", database: database)
         let good = try PostgresStore(url: server.url(database: database, user: "secret_user"), password: "hunter2-pg-secret")
         #expect(try good.appliedMigrations() == ["v1"])
-        let redacted = PostgresStore.redacted("postgresql://secret_user:hunter2-pg-secret@127.0.0.1:5432/db")
+        let redacted = PostgresSettings.redacted("postgresql://secret_user:hunter2-pg-secret@127.0.0.1:5432/db")
         #expect(redacted == "postgresql://secret_user@127.0.0.1:5432/db")
     }
 

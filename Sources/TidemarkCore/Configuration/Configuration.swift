@@ -1,3 +1,5 @@
+import Foundation
+
 /// A line and column in the config file, 1-based, for errors found after loading (expressions, templates).
 public struct SourcePosition: Hashable, Sendable, CustomStringConvertible {
     public let line: Int
@@ -32,6 +34,8 @@ public struct Configuration: Sendable {
     public var metricsTextfile: MetricsTextfileSettings?
     /// `digests:` — scheduled summaries (SPEC §16).
     public var digests: [DigestConfig] = []
+    /// `state: { postgres: … }` — nil keeps the embedded SQLite state in `state_dir`.
+    public var postgres: PostgresSettings?
 
     public init(path: String, timezone: String?, stateDirectory: String, retention: TimeSpan,
                 privacy: PrivacySettings, control: ControlSettings, sources: [SourceConfig],
@@ -266,5 +270,29 @@ public struct Escalation: Sendable, Hashable {
     public init(after: TimeSpan, receivers: [String]) {
         self.after = after
         self.receivers = receivers
+    }
+}
+
+/// `state: { postgres, password_file, lease }` — state shared by several daemons in PostgreSQL (SPEC §18).
+public struct PostgresSettings: Sendable, Hashable {
+    /// `postgresql://user@host[:port]/db` (libpq's URI form; query parameters such as `sslmode` pass through).
+    public var url: String
+    /// From `password_file` or `password: ${ENV}`; nil leaves it to libpq (`PGPASSWORD`, `~/.pgpass`).
+    public var password: Secret?
+    /// How long the `active` lease and each outbox claim last without renewal: a daemon that dies is
+    /// replaced after at most this long (renewed every third of it).
+    public var lease: TimeSpan
+
+    public init(url: String, password: Secret? = nil, lease: TimeSpan = .seconds(15)) {
+        self.url = url
+        self.password = password
+        self.lease = lease
+    }
+
+    /// The URL without its password, for logs, messages and `status`.
+    public static func redacted(_ url: String) -> String {
+        guard var parts = URLComponents(string: url), parts.password != nil else { return url }
+        parts.password = nil
+        return parts.string ?? url
     }
 }

@@ -61,6 +61,6 @@ enum PostgresSchema {
             config_sha256 TEXT NOT NULL, started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
             seen_at TIMESTAMPTZ NOT NULL DEFAULT now());
         CREATE TABLE leases(name TEXT PRIMARY KEY, holder TEXT, term BIGINT NOT NULL DEFAULT 0,
-            acquired_at TIMESTAMPTZ, expires_at TIMESTAMPTZ);
+            acquired_at TIMESTAMPTZ, expires_at TIMESTAMPTZ, config_sha256 TEXT);
         """
 }

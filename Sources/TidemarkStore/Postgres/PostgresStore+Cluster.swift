@@ -20,6 +20,8 @@ public struct ClusterLease: Sendable, Equatable {
     public var holder: String?
     public var term: Int64
     public var expiresAt: Date?
+    /// The config SHA-256 its (last) holder runs.
+    public var configSHA256: String?
     /// Still held, by the database's clock.
     public var held: Bool
 }
@@ -44,27 +46,28 @@ extension PostgresStore {
 
     /// Takes the `active` lease if nobody holds it (never held, released, or expired by the database's
     /// clock), with a new term. Returns the term, or nil when another daemon holds it.
-    public func acquireActiveLease(holder: String, seconds: Double) throws -> Int64? {
+    public func acquireActiveLease(holder: String, seconds: Double, configSHA256: String = "") throws -> Int64? {
         try pool.transaction { db in
             let r = try db.execute("""
-                INSERT INTO leases(name, holder, term, acquired_at, expires_at)
-                VALUES ('active', $1, 1, now(), now() + $2 * interval '1 second')
+                INSERT INTO leases(name, holder, term, acquired_at, expires_at, config_sha256)
+                VALUES ('active', $1, 1, now(), now() + $2 * interval '1 second', $3)
                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, term = leases.term + 1, acquired_at = now(),
-                    expires_at = excluded.expires_at
+                    expires_at = excluded.expires_at, config_sha256 = excluded.config_sha256
                 WHERE leases.holder IS NULL OR leases.expires_at < now()
                 RETURNING term
-                """, [holder, seconds])
+                """, [holder, seconds, configSHA256])
             return r.count == 1 ? r.int64(0, 0) : nil
         }
     }
 
     /// Extends the lease this daemon holds. False when its term has ended (another daemon took it over);
     /// an expired lease nobody took is still this daemon's, and renewing it is safe, since no one acted.
-    public func renewActiveLease(holder: String, term: Int64, seconds: Double) throws -> Bool {
+    public func renewActiveLease(holder: String, term: Int64, seconds: Double, configSHA256: String = "") throws -> Bool {
         try pool.transaction { db in
             try db.execute("""
-                UPDATE leases SET expires_at = now() + $3 * interval '1 second' WHERE name = 'active' AND holder = $1 AND term = $2
-                """, [holder, term, seconds]).changed == 1
+                UPDATE leases SET expires_at = now() + $3 * interval '1 second', config_sha256 = $4
+                WHERE name = 'active' AND holder = $1 AND term = $2
+                """, [holder, term, seconds, configSHA256]).changed == 1
         }
     }
 
@@ -97,12 +100,13 @@ extension PostgresStore {
     public func clusterLeases() throws -> [ClusterLease] {
         try read { db in
             let r = try db.execute("""
-                SELECT name, holder, term, extract(epoch FROM expires_at), holder IS NOT NULL AND expires_at > now()
+                SELECT name, holder, term, extract(epoch FROM expires_at), holder IS NOT NULL AND expires_at > now(), config_sha256
                 FROM leases ORDER BY name
                 """)
             return rowsToArray(r) { i in
                 ClusterLease(name: r.string(i, 0) ?? "", holder: r.string(i, 1), term: r.int64(i, 2) ?? 0,
-                             expiresAt: r.double(i, 3).map(Date.init(timeIntervalSince1970:)), held: r.bool(i, 4) ?? false)
+                             expiresAt: r.double(i, 3).map(Date.init(timeIntervalSince1970:)), configSHA256: r.string(i, 5),
+                             held: r.bool(i, 4) ?? false)
             }
         }
     }

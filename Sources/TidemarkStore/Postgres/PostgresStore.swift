@@ -29,7 +29,7 @@ public final class PostgresStore: StateStore {
     /// Connects, refuses a database whose schema is newer than this build, and migrates an older one.
     /// The password comes from `password` (a file's contents), else libpq's own `PGPASSWORD`.
     public init(url: String, password: String?) throws(StoreError) {
-        path = PostgresStore.redacted(url)
+        path = PostgresSettings.redacted(url)
         pool = PostgresPool(url: url, password: password)
         do {
             try pool.transaction { c in
@@ -54,13 +54,6 @@ public final class PostgresStore: StateStore {
         } catch {
             throw StoreError("cannot use PostgreSQL state at \(path): \(error)")
         }
-    }
-
-    /// The URL without a password, for logs and `status`.
-    public static func redacted(_ url: String) -> String {
-        guard var parts = URLComponents(string: url), parts.password != nil else { return url }
-        parts.password = nil
-        return parts.string ?? url
     }
 
     public func appliedMigrations() throws -> [String] {
