@@ -14,7 +14,7 @@ APT_BUILD     = libcurl4-openssl-dev libpq-dev libsqlite3-dev libssl-dev zlib1g-
 APT_TEST      = postgresql-15 python3-aiosmtpd openssl systemd python3-prometheus-client python3-openpyxl chromium
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
-.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-history bench-fanout bench-e2e bench-digest bench-burst bench-idle fuzz soak
+.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-history bench-fanout bench-e2e bench-digest bench-burst bench-idle fuzz soak soak-ha
 
 all: build
 
@@ -113,6 +113,12 @@ SOAK_ARGS ?=
 soak: deps
 	$(SWIFT) build
 	/usr/bin/python3 scripts/soak.py $(SOAK_ARGS)
+
+# Three daemons on one PostgreSQL, killed and paused at random (scripts/soak-ha.py --help).
+SOAK_HA_ARGS ?=
+soak-ha: deps
+	$(SWIFT) build
+	/usr/bin/python3 scripts/soak-ha.py $(SOAK_HA_ARGS)
 
 # libFuzzer over the CSV, JSON and xlsx readers, period labels and markers, the config loader, the expression parser and the control-socket
 # request decoder, FUZZ_SECONDS each (Fuzz/ is its own package, built with -sanitize=fuzzer,address).

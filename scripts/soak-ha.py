@@ -1,0 +1,258 @@
+#!/usr/bin/python3
+"""Two-machine soak (issue #19, SPEC §18): three real daemons share one PostgreSQL 15 (started here, on
+loopback, as an unprivileged user) and one drop directory. While caseload drops land, daemons are
+killed with SIGKILL and paused with SIGSTOP/SIGCONT at random (a paused active daemon loses its lease,
+notices when it resumes and exits 1, and is started again, as systemd would), and the receivers go
+down and come back. Afterwards it checks against the same independent model as `make soak`:
+
+  * every expected notification reached each receiver at least once (none lost);
+  * a repeat only ever carries an Idempotency-Key / Message-ID already seen for the same content;
+  * no drop was accepted (evaluated) twice, every drop was accepted, and no delivery is dead.
+
+Usage: soak-ha.py [--drops N] [--faults N] [--outages N] [--daemons N] [--seed S] [--bin PATH]
+`make soak-ha` runs 60 drops and 40 faults; CI runs a short one. Exit status 0 only when every check passed.
+"""
+import argparse, os, random, shutil, signal, subprocess, sys, tempfile, threading, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from soak import Daemon, Mail, Webhook, expected_notifications, free_port, ROOT, WORKERS  # noqa: E402
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+class Postgres:
+    """initdb in a temporary directory as `postgres` when run as root (PostgreSQL refuses root), pg_ctl on loopback."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "pg")
+        os.makedirs(self.dir)
+        os.chmod(work, 0o755)
+        self.user = "postgres" if os.geteuid() == 0 else None
+        if self.user:
+            shutil.chown(self.dir, self.user)
+        self.port = free_port()
+        self.run("initdb", "-D", self.dir + "/data", "-U", "tidemark", "-A", "trust", "--no-sync", "--no-instructions")
+        self.run("pg_ctl", "-D", self.dir + "/data", "-l", self.dir + "/log", "-w", "-o",
+                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
+        self.url = f"postgresql://tidemark@127.0.0.1:{self.port}/postgres"
+
+    def run(self, tool, *args):
+        command = [os.path.join(PG_BIN, tool), *args]
+        if self.user:
+            command = ["runuser", "-u", self.user, "--", *command]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+
+    def query(self, sql):
+        out = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-h", "127.0.0.1", "-p", str(self.port), "-U", "tidemark",
+                              "-d", "postgres", "-c", sql], check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def stop(self):
+        self.run("pg_ctl", "-D", self.dir + "/data", "-m", "fast", "-w", "stop")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--drops", type=int, default=60)
+    ap.add_argument("--faults", type=int, default=40, help="SIGKILLs and SIGSTOP/SIGCONT pauses, across daemons")
+    ap.add_argument("--outages", type=int, default=4, help="outages of each receiver")
+    ap.add_argument("--daemons", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--bin", default=os.environ.get("TIDEMARK_BIN", os.path.join(ROOT, ".build/debug/tidemark")))
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    opts = ap.parse_args()
+    rng = random.Random(opts.seed)
+    work = tempfile.mkdtemp(prefix="tidemark-soak-ha-")
+    pg = Postgres(work)
+    drops_dir = os.path.join(work, "drops")
+    os.makedirs(drops_dir)
+    webhook, mail = Webhook(), Mail()
+    webhook.up()
+    mail.up()
+    lease = 2
+    text = f"""
+state: {{ postgres: "{pg.url}", lease: {lease}s }}
+control: {{ socket: control.sock }}
+sources:
+  - name: caseloads
+    directory: {drops_dir}
+    shape: records
+    as_of: {{ column: extract_date }}
+    aggregate:
+      - {{ metric: caseload, op: count, by: [team, worker_id] }}
+    settle: 50ms
+    after: move
+rules:
+  - name: caseload_high
+    expr: caseload
+    warn: "> 2"
+    crit: "> 3"
+receivers:
+  - name: ops
+    webhook: {{ url: "http://127.0.0.1:{webhook.port}/hook", timeout: 5s }}
+  - name: managers
+    email: {{ url: "smtp://127.0.0.1:{mail.port}", starttls: "off", from: "tidemark@example.gov.uk", to: [head@example.gov.uk] }}
+routes:
+  - receivers: [ops, managers]
+    group_by: [worker_id]
+    group_wait: 0s
+    group_interval: 100ms
+    repeat: 1000h
+"""
+    daemons = []
+    for i in range(opts.daemons):
+        d = os.path.join(work, f"daemon{i}")
+        os.makedirs(d)
+        config = os.path.join(d, "tidemark.yml")
+        with open(config, "w") as f:
+            f.write(text)
+        daemons.append(Daemon(opts.bin, config, open(os.path.join(d, "daemon.log"), "ab")))
+    for d in daemons:
+        d.start()
+
+    # The supervisor restarts a daemon that exited (systemd's Restart=on-failure): one killed by the soak,
+    # or one that resumed from a pause, found its lease gone and exited 1.
+    lock = threading.Lock()
+    paused = set()
+    restarts = {"exited": 0}
+    running = [True]
+
+    def supervise():
+        while running[0]:
+            with lock:
+                for d in daemons:
+                    if d not in paused and d.process.poll() is not None:
+                        if d.process.returncode == 1:
+                            restarts["exited"] += 1
+                        d.start()
+            time.sleep(0.1)
+
+    supervisor = threading.Thread(target=supervise, daemon=True)
+    supervisor.start()
+
+    weeks, counts = [], {w: rng.randint(1, 5) for w in WORKERS}
+    for i in range(opts.drops):
+        counts = {w: (c if rng.random() < 0.6 else rng.randint(1, 5)) for w, c in counts.items()}
+        weeks.append((time.strftime("%Y-%m-%d", time.gmtime(1735689600 + i * 86400)), dict(counts)))
+    fault_at = {}
+    for i in sorted(rng.choices(range(opts.drops), k=opts.faults)):
+        fault_at.setdefault(i, []).append((rng.choice(["kill", "pause"]), rng.randrange(opts.daemons)))
+    outage_at = {}
+    for target in ("webhook", "mail"):
+        for i in rng.sample(range(opts.drops - 2), min(opts.outages, opts.drops - 2)):
+            outage_at.setdefault(i, []).append((target, rng.randint(1, 3)))
+
+    kills = pauses = outages = 0
+    down_until = {"webhook": -1, "mail": -1}
+    started = time.time()
+    for i, (as_of, c) in enumerate(weeks):
+        for target, length in outage_at.get(i, []):
+            (webhook if target == "webhook" else mail).down()
+            down_until[target] = max(down_until[target], i + length)
+            outages += 1
+        for target, server in (("webhook", webhook), ("mail", mail)):
+            if down_until[target] == i:
+                server.up()
+        name = f"caseloads-{as_of}.csv"
+        rows = [f"{as_of},North,{w},C{w}-{n}" for w in WORKERS for n in range(c[w])]
+        tmp = os.path.join(work, ".incoming.tmp")
+        with open(tmp, "w") as f:
+            f.write("extract_date,team,worker_id,case_ref\n" + "\n".join(rows) + "\n")
+        os.rename(tmp, os.path.join(drops_dir, name))
+        for kind, which in fault_at.get(i, []):
+            time.sleep(rng.uniform(0, 0.3))
+            d = daemons[which]
+            with lock:
+                if d in paused or d.process.poll() is not None:
+                    continue
+                if kind == "kill":
+                    d.process.kill()
+                    d.process.wait()
+                    kills += 1
+                else:
+                    paused.add(d)
+                    d.process.send_signal(signal.SIGSTOP)
+                    pauses += 1
+            if kind == "pause":
+                def resume(d=d, seconds=rng.uniform(0.5, 2.5 * lease)):
+                    time.sleep(seconds)
+                    with lock:
+                        if d.process.poll() is None:
+                            d.process.send_signal(signal.SIGCONT)
+                        paused.discard(d)
+                threading.Thread(target=resume, daemon=True).start()
+        deadline = time.time() + 90
+        while os.path.exists(os.path.join(drops_dir, name)):
+            if time.time() > deadline:
+                raise SystemExit(f"soak-ha: {name} was never taken; see {work}/daemon*/daemon.log")
+            time.sleep(0.01)
+        time.sleep(0.15)
+    webhook.up()
+    mail.up()
+    while paused:
+        time.sleep(0.1)
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        status = next((s for s in (d.request("status") for d in daemons) if s), None)
+        if status and status["outbox"]["pending"] == 0 and status["outbox"]["retrying"] == 0:
+            break
+        time.sleep(0.2)
+    running[0] = False
+    supervisor.join()
+    roles = [((d.request("status") or {}).get("cluster") or {}).get("role") for d in daemons]
+    stops = [d.stop() for d in daemons]
+    elapsed = time.time() - started
+
+    problems, figures = [], {}
+    for name, server in (("webhook", webhook), ("email", mail)):
+        expected = expected_notifications(weeks)
+        if name == "email":
+            expected = [(w, s, sev if s == "firing" else None, a) for (w, s, sev, a) in expected]
+        got = {}
+        for key, content in server.received:
+            got.setdefault(content, set()).add(key)
+        missing = [e for e in expected if e not in got]
+        unexpected = [c for c in got if c not in expected]
+        rekeyed = [c for c, keys in got.items() if len(keys) > 1]
+        figures[name] = (len(expected), len(got), len(server.received) - len(got), len(missing))
+        if missing:
+            problems.append(f"{name}: {len(missing)} notifications lost, e.g. {missing[:3]}")
+        if unexpected:
+            problems.append(f"{name}: {len(unexpected)} notifications the model did not expect, e.g. {unexpected[:3]}")
+        if rekeyed:
+            problems.append(f"{name}: {len(rekeyed)} repeats under a new key, e.g. {rekeyed[:3]}")
+    twice = pg.query("SELECT COUNT(*) FROM (SELECT 1 FROM drops WHERE status = 'accepted' GROUP BY source, sha256 HAVING COUNT(*) > 1) t")
+    accepted = int(pg.query("SELECT COUNT(*) FROM drops WHERE status = 'accepted'"))
+    dead = int(pg.query("SELECT COUNT(*) FROM outbox WHERE state = 'dead'"))
+    terms = pg.query("SELECT term FROM leases WHERE name = 'active'")
+    if twice != "0":
+        problems.append(f"{twice} drops evaluated twice")
+    if accepted != opts.drops:
+        problems.append(f"{accepted} drops accepted, expected {opts.drops}")
+    if dead:
+        problems.append(f"{dead} deliveries dead")
+    if roles.count("active") != 1:
+        problems.append(f"roles at the end: {roles} (expected one active)")
+    if any(s != 0 for s in stops):
+        problems.append(f"exit statuses on SIGTERM: {stops}")
+
+    print(f"soak-ha: seed {opts.seed}, {opts.daemons} daemons on PostgreSQL, {opts.drops} drops, {kills} SIGKILLs, "
+          f"{pauses} SIGSTOP pauses, {outages} receiver outages, {elapsed:.0f} s")
+    print(f"      lease terms issued {terms}, daemons that found their lease gone and exited 1: {restarts['exited']}")
+    print(f"      drops accepted {accepted}, evaluated twice {twice}, outbox dead {dead}")
+    for name, (exp, delivered, dup, lost) in figures.items():
+        print(f"      {name:8} notifications expected {exp}, delivered {delivered}, repeated under a known key {dup}, lost {lost}")
+    for p in problems:
+        print("FAIL: " + p)
+    pg.stop()
+    if opts.keep or problems:
+        print(f"      work directory kept: {work}")
+    else:
+        shutil.rmtree(work)
+    webhook.down()
+    mail.down()
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
