@@ -14,7 +14,7 @@ APT_BUILD     = libcurl4-openssl-dev libpq-dev libsqlite3-dev libssl-dev zlib1g-
 APT_TEST      = postgresql-15 python3-aiosmtpd openssl systemd python3-prometheus-client python3-openpyxl chromium
 APT_PACKAGES  = $(APT_BUILD) $(APT_TEST)
 
-.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-history bench-fanout bench-e2e bench-digest bench-burst bench-idle fuzz soak soak-ha
+.PHONY: all build release test deps install clean demo bench bench-reader bench-xlsx bench-engine bench-history bench-fanout bench-e2e bench-ha bench-digest bench-burst bench-idle fuzz soak soak-ha
 
 all: build
 
@@ -51,7 +51,7 @@ install: release
 	[ -e $(CONFDIR)/tidemark.yml ] || install -m 0640 Config/tidemark.yml $(CONFDIR)/tidemark.yml
 
 # Release-mode benchmarks (Benchmarks/ is its own package, so `make test` never builds it).
-bench: bench-reader bench-xlsx bench-engine bench-history bench-fanout bench-e2e bench-digest bench-burst bench-idle
+bench: bench-reader bench-xlsx bench-engine bench-history bench-fanout bench-e2e bench-ha bench-digest bench-burst bench-idle
 
 APT_BENCH     = time util-linux
 
@@ -88,6 +88,12 @@ bench-history: deps
 bench-e2e: release
 	cd Benchmarks && $(SWIFT) build -c release --product status-bench
 	/usr/bin/python3 Benchmarks/e2e-bench.py
+
+# Two machines on PostgreSQL (issue #19): drop → webhook with the state on PostgreSQL and on SQLite in the
+# same run, and failover after a SIGKILL mid-delivery; then libpq against PostgresNIO (build, size, memory).
+bench-ha: release
+	/usr/bin/python3 Benchmarks/ha-bench.py
+	/usr/bin/python3 Benchmarks/pg-client-compare.py
 
 # A burst of 1,000 and 10,000 alerts, each its own notification, against Alertmanager with the same
 # loopback receiver (Debian's prometheus-alertmanager; installed without starting its service), then

@@ -35,7 +35,7 @@ def wait_for_socket(path, process, seconds=30):
     raise SystemExit("the daemon did not start")
 
 
-def latency(binary, drops):
+def latency(binary, drops, state="state_dir: state", label="latency"):
     work = tempfile.mkdtemp(prefix="tidemark-e2e-")
     os.makedirs(os.path.join(work, "drops"))
     arrivals = {}
@@ -62,7 +62,7 @@ def latency(binary, drops):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with open(os.path.join(work, "tidemark.yml"), "w") as f:
         f.write(f"""
-state_dir: state
+{state}
 control: {{ socket: control.sock }}
 sources:
   - name: caseloads
@@ -102,7 +102,7 @@ routes:
     process.wait()
     server.shutdown()
     shutil.rmtree(work)
-    print(f"latency: {len(samples)} drops, drop renamed in → webhook POST received: "
+    print(f"{label}: {len(samples)} drops, drop renamed in → webhook POST received: "
           f"p50 {percentile(samples, 0.5):.1f} ms, p90 {percentile(samples, 0.9):.1f} ms, "
           f"p99 {percentile(samples, 0.99):.1f} ms, max {max(samples):.1f} ms")
 

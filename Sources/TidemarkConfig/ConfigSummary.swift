@@ -4,6 +4,10 @@ import TidemarkCore
 public enum ConfigSummary {
     public static func lines(_ c: Configuration) -> [String] {
         var out: [String] = []
+        if let pg = c.postgres {
+            let password = pg.password == nil ? "password from libpq (PGPASSWORD, ~/.pgpass)" : "password <redacted>"
+            out.append("state    postgres \(PostgresSettings.redacted(pg.url))  \(password)  lease \(pg.lease)")
+        }
         for s in c.sources { out.append("source   " + source(s)) }
         for d in c.derive { out.append("derive   \(d.metric) = \(d.expr)") }
         for r in c.rules { out.append("rule     " + rule(r)) }
