@@ -115,7 +115,10 @@ extension Daemon {
 
     func status(now: Date) throws -> JSON {
         let active = engine.activeAlerts
-        let counts = try store.outboxCounts()
+        // While the state cannot be read (PostgreSQL down), the last counts read stand in: `status` is
+        // what an operator runs to find out what is wrong, so it must answer.
+        let counts = (try? store.outboxCounts()) ?? lastOutboxCounts
+        lastOutboxCounts = counts
         let reload: JSON = lastReload.map {
             .object([("at", .string(rfc3339($0.at))), ("ok", .bool($0.ok)), ("error", .optional($0.error))])
         } ?? .null
@@ -147,7 +150,7 @@ extension Daemon {
         case .directory(let d): location = d.path
         case .url(let u): location = redactedURL(u.url)
         }
-        let last = try lastDrop(source: s.name)
+        let last = (try? lastDrop(source: s.name)) ?? nil
         let staleID = Alert.id(rule: BuiltinRule.sourceStale, labels: Labels(["source": s.name]))
         return .object([
             ("name", .string(s.name)), ("kind", .string(s.location.kind)), ("location", .string(location)),

@@ -92,6 +92,8 @@ public final class Daemon: @unchecked Sendable {
     /// `control.admin_group` as last loaded: write commands are checked on the control server's queue
     /// while a reload replaces `loaded` on the engine queue, so the checker reads this copy behind a lock.
     let adminGroup = Mutex<String?>(nil)
+    /// The outbox counts `status` last read, shown while the state cannot be read.
+    var lastOutboxCounts = OutboxCounts()
     /// Each source's latest drop record, read from the store once and forgotten when a drop is recorded.
     var lastDrops: [String: DropRecord?] = [:]
 

@@ -124,4 +124,31 @@ import TidemarkTestSupport
         #expect(run.stderr.contains("PostgreSQL"))
         #expect(run.stderr.contains("127.0.0.1"))
     }
+
+    @Test func whileTheDatabaseIsDownDropsWaitAndAreTakenWhenItIsBack() throws {
+        let server = try PostgresServer()        // its own server: stopping the shared one would fail other suites
+        defer { server.stop() }
+        let database = try server.makeDatabase()
+        let shared = TemporaryDirectory()
+        let drops = shared.makeDirectory("drops")
+        let inbox = TemporaryDirectory()
+        let receiver = try PythonFixture("receiver_server.py", [inbox.path])
+        let d = try RunningDaemon(config: Self.config(database: database, drops: drops, webhookPort: receiver.port))
+        #expect(eventually(5) { role(d) == "active" })
+        Self.drop(drops, "one.csv", workers: ["W1"])
+        #expect(eventually(10) { receivedPosts(inbox.path).count == 1 })
+
+        server.stop()
+        Self.drop(drops, "two.csv", workers: ["W2"])
+        #expect(eventually(10) { (try? d.request("status"))?["state"]?["ok"]?.boolValue == false })
+        #expect(FileManager.default.fileExists(atPath: drops + "/two.csv"), "the drop waits in its directory")
+        #expect(receivedPosts(inbox.path).count == 1)
+
+        try server.start()
+        #expect(eventually(20) { receivedPosts(inbox.path).count == 2 })
+        #expect(eventually(10) { (try? d.request("status"))?["state"]?["ok"]?.boolValue == true })
+        #expect(role(d) == "active")
+        #expect(d.process.isRunning)
+        #expect(d.stop() == 0)
+    }
 }
