@@ -55,7 +55,8 @@ let package = Package(
 
         // PostgreSQL state (SPEC §18): libpq from Debian, opened with dlopen when a config names a database
         // (an embedded SQLite daemon never maps it; README "Two machines" says why libpq over PostgresNIO).
-        .systemLibrary(name: "CLibpq", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // Headers only (no pkgConfig: its -lpq would link libpq into every daemon).
+        .systemLibrary(name: "CLibpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CLibpqShim", dependencies: ["CLibpq"]),
 
         .target(name: "CLinuxShim"),

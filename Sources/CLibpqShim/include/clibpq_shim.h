@@ -1,6 +1,6 @@
 #ifndef CLIBPQ_SHIM_H
 #define CLIBPQ_SHIM_H
-#include <libpq-fe.h>
+#include <postgresql/libpq-fe.h>
 
 /* libpq is opened with dlopen when a config names a PostgreSQL state, not linked: Debian's libpq5
  * brings OpenSSL, Kerberos and LDAP, which a daemon on the embedded SQLite state never needs
