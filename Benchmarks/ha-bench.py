@@ -10,32 +10,15 @@
 PostgreSQL is started here (initdb as an unprivileged user, pg_ctl on loopback). The binary is
 `make release`'s: TIDEMARK_BIN overrides it.
 """
-import argparse, http.server, importlib.util, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import argparse, http.server, importlib.util, os, shutil, signal, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 spec = importlib.util.spec_from_file_location("e2e_bench", os.path.join(ROOT, "Benchmarks/e2e-bench.py"))
 e2e = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(e2e)
+from soak import Daemon  # noqa: E402
 from soak_pg import Postgres  # noqa: E402
-
-
-def request(sock, cmd):
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(5)
-            s.connect(sock)
-            s.sendall((json.dumps({"id": 1, "cmd": cmd}) + "\n").encode())
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    return None
-                data += chunk
-            reply = json.loads(data)
-            return reply.get("result")
-    except OSError:
-        return None
 
 
 def failover(binary, pg, lease, rounds):
@@ -93,18 +76,17 @@ receivers:
 routes:
   - {{ receivers: [ops], group_by: [worker_id], group_wait: 0s }}
 """
-        procs = []
+        daemons = []
         for name in ("a", "b"):
             os.makedirs(os.path.join(work, name))
             config = os.path.join(work, name, "tidemark.yml")
             with open(config, "w") as f:
                 f.write(text)
-            p = subprocess.Popen([binary, "run", "--config", config], stdout=subprocess.DEVNULL,
-                                 stderr=open(os.path.join(work, name, "daemon.log"), "w"))
-            e2e.wait_for_socket(os.path.join(work, name, "control.sock"), p)
-            procs.append(p)
-        a, b = procs
-        assert (request(os.path.join(work, "a", "control.sock"), "status") or {}).get("cluster", {}).get("role") == "active"
+            daemon = Daemon(binary, config, open(os.path.join(work, name, "daemon.log"), "ab"))
+            daemon.start()
+            daemons.append(daemon)
+        assert (daemons[0].request("status") or {}).get("cluster", {}).get("role") == "active"
+        a, b = daemons[0].process, daemons[1].process
         tmp = os.path.join(work, ".incoming")
         with open(tmp, "w") as f:
             f.write("extract_date,team,worker_id,case_ref\n" + "".join(f"2025-03-24,North,W1,C{k}\n" for k in range(4)))

@@ -22,7 +22,7 @@ import Glibc
 let conn = PQconnectdb(CommandLine.arguments[1])
 guard PQstatus(conn) == CONNECTION_OK else { fatalError(String(cString: PQerrorMessage(conn))) }
 PQclear(PQexec(conn, "SELECT 1"))
-_ = write(1, "ready\n", 6)
+_ = write(1, "ready\\n", 6)
 sleep(600)
 """
 NIO_PACKAGE = """// swift-tools-version:6.1
@@ -40,7 +40,7 @@ let client = PostgresClient(configuration: config)
 try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { await client.run() }
     _ = try await client.query("SELECT 1")
-    FileHandle.standardOutput.write(Data("ready\n".utf8))
+    FileHandle.standardOutput.write(Data("ready\\n".utf8))
     try await Task.sleep(for: .seconds(600))
 }
 """

@@ -15,7 +15,7 @@ Usage: soak-ha.py [--drops N] [--faults N] [--outages N] [--daemons N] [--seed S
 import argparse, os, random, shutil, signal, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from soak import Daemon, Mail, Webhook, expected_notifications, ROOT, WORKERS  # noqa: E402
+from soak import Daemon, Mail, Webhook, ROOT, WORKERS, check_deliveries, soak_config  # noqa: E402
 from soak_pg import Postgres  # noqa: E402
 
 def main():
@@ -37,35 +37,7 @@ def main():
     webhook.up()
     mail.up()
     lease = 2
-    text = f"""
-state: {{ postgres: "{pg.url}", lease: {lease}s }}
-control: {{ socket: control.sock }}
-sources:
-  - name: caseloads
-    directory: {drops_dir}
-    shape: records
-    as_of: {{ column: extract_date }}
-    aggregate:
-      - {{ metric: caseload, op: count, by: [team, worker_id] }}
-    settle: 50ms
-    after: move
-rules:
-  - name: caseload_high
-    expr: caseload
-    warn: "> 2"
-    crit: "> 3"
-receivers:
-  - name: ops
-    webhook: {{ url: "http://127.0.0.1:{webhook.port}/hook", timeout: 5s }}
-  - name: managers
-    email: {{ url: "smtp://127.0.0.1:{mail.port}", starttls: "off", from: "tidemark@example.gov.uk", to: [head@example.gov.uk] }}
-routes:
-  - receivers: [ops, managers]
-    group_by: [worker_id]
-    group_wait: 0s
-    group_interval: 100ms
-    repeat: 1000h
-"""
+    text = soak_config(f'state: {{ postgres: "{pg.url}", lease: {lease}s }}', drops_dir, webhook, mail)
     daemons = []
     for i in range(opts.daemons):
         d = os.path.join(work, f"daemon{i}")
@@ -170,24 +142,7 @@ routes:
     stops = [d.stop() for d in daemons]
     elapsed = time.time() - started
 
-    problems, figures = [], {}
-    for name, server in (("webhook", webhook), ("email", mail)):
-        expected = expected_notifications(weeks)
-        if name == "email":
-            expected = [(w, s, sev if s == "firing" else None, a) for (w, s, sev, a) in expected]
-        got = {}
-        for key, content in server.received:
-            got.setdefault(content, set()).add(key)
-        missing = [e for e in expected if e not in got]
-        unexpected = [c for c in got if c not in expected]
-        rekeyed = [c for c, keys in got.items() if len(keys) > 1]
-        figures[name] = (len(expected), len(got), len(server.received) - len(got), len(missing))
-        if missing:
-            problems.append(f"{name}: {len(missing)} notifications lost, e.g. {missing[:3]}")
-        if unexpected:
-            problems.append(f"{name}: {len(unexpected)} notifications the model did not expect, e.g. {unexpected[:3]}")
-        if rekeyed:
-            problems.append(f"{name}: {len(rekeyed)} repeats under a new key, e.g. {rekeyed[:3]}")
+    problems, figures = check_deliveries(weeks, webhook, mail)
     twice = pg.query("SELECT COUNT(*) FROM (SELECT 1 FROM drops WHERE status = 'accepted' GROUP BY source, sha256 HAVING COUNT(*) > 1) t")
     accepted = int(pg.query("SELECT COUNT(*) FROM drops WHERE status = 'accepted'"))
     dead = int(pg.query("SELECT COUNT(*) FROM outbox WHERE state = 'dead'"))

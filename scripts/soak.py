@@ -16,6 +16,9 @@ import argparse, email, email.policy, http.server, json, os, random, shutil, sig
 import subprocess, sys, tempfile, threading, time
 from aiosmtpd.controller import Controller
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from soak_pg import free_port  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKERS = ["W1", "W2", "W3", "W4", "W5"]
 
@@ -127,14 +130,6 @@ class Mail:
             self.controller = None
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class Daemon:
     def __init__(self, binary, config, log):
         self.binary, self.config, self.log = binary, config, log
@@ -179,31 +174,14 @@ class Daemon:
             return None
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--drops", type=int, default=80)
-    ap.add_argument("--kills", type=int, default=60)
-    ap.add_argument("--outages", type=int, default=6, help="outages of each receiver")
-    ap.add_argument("--seed", type=int, default=int(time.time()))
-    ap.add_argument("--bin", default=os.environ.get("TIDEMARK_BIN", os.path.join(ROOT, ".build/debug/tidemark")))
-    ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    opts = ap.parse_args()
-    rng = random.Random(opts.seed)
-    work = tempfile.mkdtemp(prefix="tidemark-soak-")
-    drops_dir = os.path.join(work, "drops")
-    os.makedirs(drops_dir)
-
-    webhook, mail = Webhook(), Mail()
-    webhook.up()
-    mail.up()
-    config = os.path.join(work, "tidemark.yml")
-    with open(config, "w") as f:
-        f.write(f"""
-state_dir: state
+def soak_config(state, drops_dir, webhook, mail):
+    """The soak's config: caseloads by worker, warn > 2 and crit > 3, a webhook and an email receiver."""
+    return f"""
+{state}
 control: {{ socket: control.sock }}
 sources:
   - name: caseloads
-    directory: drops
+    directory: {drops_dir}
     shape: records
     as_of: {{ column: extract_date }}
     aggregate:
@@ -226,7 +204,52 @@ routes:
     group_wait: 0s
     group_interval: 100ms
     repeat: 1000h
-""")
+"""
+
+
+def check_deliveries(weeks, webhook, mail):
+    """What each receiver got against the model: (problems, {name: (expected, delivered, repeats, lost)})."""
+    problems, figures = [], {}
+    for name, server in (("webhook", webhook), ("email", mail)):
+        expected = expected_notifications(weeks)
+        if name == "email":
+            expected = [(w, s, sev if s == "firing" else None, a) for (w, s, sev, a) in expected]
+        got = {}
+        for key, content in server.received:
+            got.setdefault(content, set()).add(key)
+        missing = [e for e in expected if e not in got]
+        unexpected = [c for c in got if c not in expected]
+        rekeyed = [c for c, keys in got.items() if len(keys) > 1]
+        figures[name] = (len(expected), len(got), len(server.received) - len(got), len(missing))
+        if missing:
+            problems.append(f"{name}: {len(missing)} notifications lost, e.g. {missing[:3]}")
+        if unexpected:
+            problems.append(f"{name}: {len(unexpected)} notifications the model did not expect, e.g. {unexpected[:3]}")
+        if rekeyed:
+            problems.append(f"{name}: {len(rekeyed)} repeats under a new key, e.g. {rekeyed[:3]}")
+    return problems, figures
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--drops", type=int, default=80)
+    ap.add_argument("--kills", type=int, default=60)
+    ap.add_argument("--outages", type=int, default=6, help="outages of each receiver")
+    ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--bin", default=os.environ.get("TIDEMARK_BIN", os.path.join(ROOT, ".build/debug/tidemark")))
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    opts = ap.parse_args()
+    rng = random.Random(opts.seed)
+    work = tempfile.mkdtemp(prefix="tidemark-soak-")
+    drops_dir = os.path.join(work, "drops")
+    os.makedirs(drops_dir)
+
+    webhook, mail = Webhook(), Mail()
+    webhook.up()
+    mail.up()
+    config = os.path.join(work, "tidemark.yml")
+    with open(config, "w") as f:
+        f.write(soak_config("state_dir: state", "drops", webhook, mail))
     log = open(os.path.join(work, "daemon.log"), "ab")
     daemon = Daemon(opts.bin, config, log)
     daemon.start()
@@ -289,26 +312,7 @@ routes:
     elapsed = time.time() - started
 
     # Checks against the model.
-    expected = expected_notifications(weeks)
-    problems = []
-    figures = {}
-    for name, server in (("webhook", webhook), ("email", mail)):
-        if name == "email":
-            expected = [(w, s, sev if s == "firing" else None, a) for (w, s, sev, a) in expected_notifications(weeks)]
-        got = {}
-        for key, content in server.received:
-            got.setdefault(content, set()).add(key)
-        missing = [e for e in expected if e not in got]
-        unexpected = [c for c in got if c not in expected]
-        rekeyed = [c for c, keys in got.items() if len(keys) > 1]
-        duplicates = len(server.received) - len(got)
-        figures[name] = (len(expected), len(got), duplicates, len(missing))
-        if missing:
-            problems.append(f"{name}: {len(missing)} notifications lost, e.g. {missing[:3]}")
-        if unexpected:
-            problems.append(f"{name}: {len(unexpected)} notifications the model did not expect, e.g. {unexpected[:3]}")
-        if rekeyed:
-            problems.append(f"{name}: {len(rekeyed)} repeats under a new key, e.g. {rekeyed[:3]}")
+    problems, figures = check_deliveries(weeks, webhook, mail)
     db = sqlite3.connect(os.path.join(work, "state", "tidemark.db"))
     integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
     twice = db.execute("SELECT sha256, COUNT(*) FROM drops WHERE status = 'accepted' GROUP BY source, sha256 HAVING COUNT(*) > 1").fetchall()

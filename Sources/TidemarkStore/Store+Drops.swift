@@ -3,6 +3,20 @@ import GRDB
 import TidemarkCore
 
 extension Store {
+    /// Stores a point, or replaces the value at the same as-of (a revision), keeping what it replaced
+    /// unless a later release says otherwise. PostgreSQL runs the same statement (`$n` for each `?`).
+    static let upsertPointSQL = """
+        INSERT INTO points(series_id, as_of, has_time, value, drop_id, derived, marker, marker_text, revised_from,
+            revised_from_marker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(series_id, as_of) DO UPDATE SET value = excluded.value, has_time = excluded.has_time,
+            drop_id = excluded.drop_id, derived = excluded.derived, marker = excluded.marker,
+            marker_text = excluded.marker_text,
+            revised_from = CASE WHEN excluded.revised_from IS NULL AND excluded.revised_from_marker IS NULL
+                THEN points.revised_from ELSE excluded.revised_from END,
+            revised_from_marker = CASE WHEN excluded.revised_from IS NULL AND excluded.revised_from_marker IS NULL
+                THEN points.revised_from_marker ELSE excluded.revised_from_marker END
+        """
+
     /// Records a drop and everything it caused in one durable transaction. Returns the drop's id.
     @discardableResult
     public func commit(_ c: DropCommit) throws -> Int64 {
@@ -15,17 +29,7 @@ extension Store {
                                  c.drop.revised, c.drop.withdrawn])
             let dropID = db.lastInsertedRowID
             var seriesIDs: [String: Int64] = [:]
-            let insertPoint = try db.makeStatement(sql: """
-                INSERT INTO points(series_id, as_of, has_time, value, drop_id, derived, marker, marker_text, revised_from,
-                    revised_from_marker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(series_id, as_of) DO UPDATE SET value = excluded.value, has_time = excluded.has_time,
-                    drop_id = excluded.drop_id, derived = excluded.derived, marker = excluded.marker,
-                    marker_text = excluded.marker_text,
-                    revised_from = CASE WHEN excluded.revised_from IS NULL AND excluded.revised_from_marker IS NULL
-                        THEN points.revised_from ELSE excluded.revised_from END,
-                    revised_from_marker = CASE WHEN excluded.revised_from IS NULL AND excluded.revised_from_marker IS NULL
-                        THEN points.revised_from_marker ELSE excluded.revised_from_marker END
-                """)
+            let insertPoint = try db.makeStatement(sql: Store.upsertPointSQL)
             let findSeries = try db.makeStatement(sql: "SELECT id FROM series WHERE metric = ? AND labels = ?")
             let insertSeries = try db.makeStatement(sql: "INSERT INTO series(metric, labels, is_count) VALUES (?, ?, ?)")
             for (observations, derived) in [(c.observations, false), (c.derived, true)] {

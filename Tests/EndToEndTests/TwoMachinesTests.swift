@@ -9,19 +9,7 @@ import TidemarkTestSupport
         """
         state: { postgres: "\(database)", lease: \(lease) }
         control: { socket: control.sock, mode: "0660" }
-        sources:
-          - name: caseloads
-            directory: \(drops)
-            shape: records
-            as_of: { column: extract_date }
-            aggregate:
-              - { metric: caseload, op: count, by: [team, worker_id] }
-            settle: 100ms
-        rules:
-          - name: caseload_high
-            expr: caseload
-            warn: "> 2"
-            summary: "{{labels.worker_id}} holds {{value}} cases"
+        \(RunningDaemon.caseloadSourceAndRule.replacingOccurrences(of: "directory: drops", with: "directory: \(drops)"))
         receivers:
           - name: ops
             webhook: { url: "http://127.0.0.1:\(webhookPort)/ok" }
@@ -36,7 +24,7 @@ import TidemarkTestSupport
         let rows = workers.flatMap { w in (1...3).map { "2025-03-24,North,\(w),C\(w)\($0)" } }
         let body = "extract_date,team,worker_id,case_ref\n" + rows.joined(separator: "\n") + "\n"
         let tmp = directory + "/../.incoming-\(name)"
-        FileManager.default.createFile(atPath: tmp, contents: Data(body.utf8))
+        _ = FileManager.default.createFile(atPath: tmp, contents: Data(body.utf8))
         rename(tmp, directory + "/" + name)
     }
 

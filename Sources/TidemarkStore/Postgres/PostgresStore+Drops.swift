@@ -2,13 +2,25 @@ import Foundation
 import TidemarkCore
 
 extension PostgresStore {
+    static let upsertPointSQL = numbered(Store.upsertPointSQL)
+
+    /// SQLite's `?` placeholders as PostgreSQL's `$1`, `$2`, … (the statements have no `?` in literals).
+    static func numbered(_ sql: String) -> String {
+        var n = 0
+        return sql.split(separator: "?", omittingEmptySubsequences: false).enumerated().map { i, part in
+            guard i > 0 else { return String(part) }
+            n += 1
+            return "$\(n)" + part
+        }.joined()
+    }
+
     static let dropColumns = "id, source, file, sha256, received_at, status, as_of, observations, errors, revised, withdrawn"
 
     /// Records a drop and everything it caused in one transaction. An accepted (source, SHA-256) that
     /// another daemon already accepted fails the `drops_accepted_once` index, and nothing is written.
     @discardableResult
     public func commit(_ c: DropCommit) throws -> Int64 {
-        let dropID = try write { db -> Int64 in
+        let (dropID, known) = try write { db -> (Int64, [String: Int64]) in
             let d = c.drop
             let rows = try db.execute("""
                 INSERT INTO drops(source, file, sha256, received_at, status, as_of, observations, errors, revised, withdrawn)
@@ -34,17 +46,7 @@ extension PostgresStore {
                         known[key] = sid
                     }
                     let old = derived ? nil : c.revisedFrom[i]
-                    try db.execute("""
-                        INSERT INTO points(series_id, as_of, has_time, value, drop_id, derived, marker, marker_text, revised_from,
-                            revised_from_marker) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                        ON CONFLICT (series_id, as_of) DO UPDATE SET value = excluded.value, has_time = excluded.has_time,
-                            drop_id = excluded.drop_id, derived = excluded.derived, marker = excluded.marker,
-                            marker_text = excluded.marker_text,
-                            revised_from = CASE WHEN excluded.revised_from IS NULL AND excluded.revised_from_marker IS NULL
-                                THEN points.revised_from ELSE excluded.revised_from END,
-                            revised_from_marker = CASE WHEN excluded.revised_from IS NULL AND excluded.revised_from_marker IS NULL
-                                THEN points.revised_from_marker ELSE excluded.revised_from_marker END
-                        """, [sid, o.asOf.seconds, o.asOf.hasTime, o.value, dropID, derived, o.marker?.meaning, o.marker?.text,
+                    try db.execute(Self.upsertPointSQL, [sid, o.asOf.seconds, o.asOf.hasTime, o.value, dropID, derived, o.marker?.meaning, o.marker?.text,
                               old.flatMap { $0.hasValue ? $0.value : nil }, old?.marker?.meaning])
                 }
             }
@@ -52,9 +54,10 @@ extension PostgresStore {
                                  dropID: dropID, endedAcknowledgements: c.endedAcknowledgements)
             try saveGroups(db, c.groups, removed: c.removedGroups)
             try insertOutbox(db, c.outbox)
-            seriesIDs.withLock { $0 = known }
-            return dropID
+            return (dropID, known)
         }
+        // Only once committed: a series inserted by a transaction that rolled back does not exist.
+        seriesIDs.withLock { $0.merge(known) { _, new in new } }
         return dropID
     }
 
