@@ -125,6 +125,7 @@ struct Status: ParsableCommand {
             } else {
                 out += "state    ok\n"
             }
+            if let cluster = r["cluster"], !cluster.isNull { out += clusterLines(cluster) }
             let a = r["alerts"]
             out += "alerts   \(a?["firing"]?.text ?? "0") firing, \(a?["pending"]?.text ?? "0") pending, \(a?["silenced"]?.text ?? "0") silenced, \(a?["acknowledged"]?.text ?? "0") acknowledged\n"
             let o = r["outbox"]
@@ -134,6 +135,21 @@ struct Status: ParsableCommand {
             return out
         }
     }
+}
+
+/// On PostgreSQL: this daemon's role, then one line per daemon sharing the database (SPEC §18).
+func clusterLines(_ c: JSON) -> String {
+    let role = c["role"]?.text ?? ""
+    var out = "cluster  \(role.uppercased())\(role == "active" ? " (term \(c["term"]?.text ?? ""))" : "") on \(c["database"]?.text ?? ""), " +
+        "lease \(c["lease_seconds"]?.text ?? "")s\(c["config_agreement"]?.boolValue == false ? ", CONFIGS DIFFER" : "")\n"
+    if let refusal = c["refusal"]?.stringValue { out += "         refusing: \(refusal)\n" }
+    if let error = c["error"]?.stringValue { out += "         DATABASE UNREACHABLE: \(error)\n" }
+    for d in c["daemons"]?.items ?? [] where d["live"]?.boolValue == true {
+        let holds = (d["holds"]?.items ?? []).map { $0.text }.joined(separator: ", ")
+        out += "         \(d["id"]?.text ?? "") \(d["version"]?.text ?? "") config \(String((d["config_sha256"]?.text ?? "").prefix(12)))" +
+            "\(holds.isEmpty ? "" : " holds \(holds)") seen \(d["seen_at"]?.text ?? "")\n"
+    }
+    return out
 }
 
 func sourcesTable(_ sources: [JSON]) -> String {

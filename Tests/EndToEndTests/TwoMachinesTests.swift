@@ -49,6 +49,10 @@ import TidemarkTestSupport
         let holder = cluster["leases"]?.arrayValue?.first { $0["name"]?.stringValue == "active" }?["holder"]?.stringValue
         #expect(holder == (try a.request("status"))["cluster"]?["daemon"]?.stringValue)
         #expect(cluster["database"]?.stringValue?.hasPrefix("postgresql://tidemark@127.0.0.1") == true)
+        let printed = try runTidemark(["status", "--socket", b.socket])
+        #expect(printed.status == 0)
+        #expect(printed.stdout.contains("cluster  STANDBY on postgresql://tidemark@127.0.0.1"))
+        #expect(printed.stdout.contains("holds active"))
         // A standby names the daemon to ask for what it has not loaded.
         let refused = try b.request("alerts")
         #expect(refused["error"]?["code"]?.stringValue == "invalid")
