@@ -23,6 +23,13 @@ extension Daemon {
         log.info("state: writable again", [("since", rfc3339(fault.since))])
         SystemdNotify.send("STATUS=\(statusLine())")
         noteChange()
+        // After whatever write just succeeded has been adopted: `state_unavailable` says how long and why.
+        queue.async { [weak self] in
+            guard let self, !self.stopping else { return }
+            var next = self.engine
+            let changes = next.stateWasUnavailable(since: fault.since, error: fault.error, now: Date())
+            self.applyAlertChanges(changes, engine: next)
+        }
     }
 
     /// Every 5 s while the fault lasts: a probe write, and every source looked at again.

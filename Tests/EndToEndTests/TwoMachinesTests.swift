@@ -137,7 +137,17 @@ import TidemarkTestSupport
         #expect(receivedPosts(inbox.path).count == 1)
 
         try server.start()
-        #expect(eventually(20) { receivedPosts(inbox.path).count == 2 })
+        func alertNames() -> [String] {
+            receivedPosts(inbox.path).flatMap { post -> [String] in
+                let body = try? JSONSerialization.jsonObject(with: Data((post["body"] as? String ?? "").utf8)) as? [String: Any]
+                return ((body?["alerts"] as? [[String: Any]]) ?? []).compactMap { ($0["labels"] as? [String: String])?["alertname"] }
+            }
+        }
+        #expect(eventually(20) { alertNames().filter { $0 == "caseload_high" }.count == 2 })
+        // Once it is back, an alert says the state was unavailable, for how long and why.
+        #expect(eventually(10) { alertNames().contains("state_unavailable") })
+        let outage = receivedPosts(inbox.path).compactMap { $0["body"] as? String }.first { $0.contains("state_unavailable") } ?? ""
+        #expect(outage.contains("state not writable for up to 1 min"), "\(outage)")
         #expect(eventually(10) { (try? d.request("status"))?["state"]?["ok"]?.boolValue == true })
         #expect(role(d) == "active")
         #expect(d.process.isRunning)

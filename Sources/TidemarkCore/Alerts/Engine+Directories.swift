@@ -23,6 +23,19 @@ extension Engine {
         resolveBuiltin(BuiltinRule.deliveryRefused, labels: ["receiver": receiver], now: now)
     }
 
+    /// The state is writable again after `since`: one firing, at once resolved, carrying the outage and its cause.
+    public mutating func stateWasUnavailable(since: Date, error: String, now: Date) -> DropEvaluation {
+        let minutes = max(1, Int((now.timeIntervalSince(since) / 60).rounded(.up)))
+        let reason = "state not writable for up to \(minutes) min: \(error.prefix(200))"
+        var result = fireBuiltin(BuiltinRule.stateUnavailable, labels: [:], level: .critical, reason: reason, source: "", now: since,
+                                 refreshOnNewReason: false)
+        let resolved = resolveBuiltin(BuiltinRule.stateUnavailable, labels: [:], now: now)
+        result.transitions += resolved.transitions
+        result.upserted += resolved.upserted
+        result.removed += resolved.removed
+        return result
+    }
+
     private mutating func fireBuiltin(_ rule: String, labels: [String: String], level: AlertLevel, reason: String, source: String,
                                       now: Date, refreshOnNewReason: Bool) -> DropEvaluation {
         var result = DropEvaluation()

@@ -8,7 +8,10 @@ public enum BuiltinRule {
     public static let directoryUnsafe = "drop_directory_unsafe"
     /// A delivery refused by `privacy.allowed_*` (SPEC §17), labels: `receiver`.
     public static let deliveryRefused = "delivery_refused"
-    public static let all: Set<String> = [sourceStale, dropRejected, directoryUnsafe, deliveryRefused]
+    /// The state could not be written for a while (disk full, PostgreSQL down): said once it is back,
+    /// since nothing could be recorded before (SPEC §17, §18). Fires and resolves in one step.
+    public static let stateUnavailable = "state_unavailable"
+    public static let all: Set<String> = [sourceStale, dropRejected, directoryUnsafe, deliveryRefused, stateUnavailable]
     /// The rule name of the message `tidemark test-notify` sends (never an active alert).
     public static let test = "tidemark_test"
 }
