@@ -15,7 +15,8 @@ Usage: soak-ha.py [--drops N] [--faults N] [--outages N] [--daemons N] [--seed S
 import argparse, os, random, shutil, signal, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from soak import Daemon, Mail, Webhook, ROOT, WORKERS, check_deliveries, soak_config  # noqa: E402
+from soak import (Daemon, Mail, Outages, Webhook, ROOT, check_deliveries, land_drop, make_weeks,  # noqa: E402
+                  soak_config, wait_taken)
 from soak_pg import Postgres  # noqa: E402
 
 def main():
@@ -69,35 +70,16 @@ def main():
     supervisor = threading.Thread(target=supervise, daemon=True)
     supervisor.start()
 
-    weeks, counts = [], {w: rng.randint(1, 5) for w in WORKERS}
-    for i in range(opts.drops):
-        counts = {w: (c if rng.random() < 0.6 else rng.randint(1, 5)) for w, c in counts.items()}
-        weeks.append((time.strftime("%Y-%m-%d", time.gmtime(1735689600 + i * 86400)), dict(counts)))
+    weeks = make_weeks(rng, opts.drops)
     fault_at = {}
     for i in sorted(rng.choices(range(opts.drops), k=opts.faults)):
         fault_at.setdefault(i, []).append((rng.choice(["kill", "pause"]), rng.randrange(opts.daemons)))
-    outage_at = {}
-    for target in ("webhook", "mail"):
-        for i in rng.sample(range(opts.drops - 2), min(opts.outages, opts.drops - 2)):
-            outage_at.setdefault(i, []).append((target, rng.randint(1, 3)))
-
-    kills = pauses = outages = 0
-    down_until = {"webhook": -1, "mail": -1}
+    outages = Outages(rng, opts.drops, opts.outages, webhook, mail)
+    kills = pauses = 0
     started = time.time()
     for i, (as_of, c) in enumerate(weeks):
-        for target, length in outage_at.get(i, []):
-            (webhook if target == "webhook" else mail).down()
-            down_until[target] = max(down_until[target], i + length)
-            outages += 1
-        for target, server in (("webhook", webhook), ("mail", mail)):
-            if down_until[target] == i:
-                server.up()
-        name = f"caseloads-{as_of}.csv"
-        rows = [f"{as_of},North,{w},C{w}-{n}" for w in WORKERS for n in range(c[w])]
-        tmp = os.path.join(work, ".incoming.tmp")
-        with open(tmp, "w") as f:
-            f.write("extract_date,team,worker_id,case_ref\n" + "\n".join(rows) + "\n")
-        os.rename(tmp, os.path.join(drops_dir, name))
+        outages.before_drop(i)
+        name = land_drop(work, drops_dir, as_of, c)
         for kind, which in fault_at.get(i, []):
             time.sleep(rng.uniform(0, 0.3))
             d = daemons[which]
@@ -120,16 +102,14 @@ def main():
                             d.process.send_signal(signal.SIGCONT)
                         paused.discard(d)
                 threading.Thread(target=resume, daemon=True).start()
-        deadline = time.time() + 90
-        while os.path.exists(os.path.join(drops_dir, name)):
-            if time.time() > deadline:
-                raise SystemExit(f"soak-ha: {name} was never taken; see {work}/daemon*/daemon.log")
-            time.sleep(0.01)
-        time.sleep(0.15)
+        wait_taken(drops_dir, name, 90, f"{work}/daemon*/daemon.log")
     webhook.up()
     mail.up()
     while paused:
         time.sleep(0.1)
+    # A daemon resumed last finds its term ended at its next renewal and exits 1: let the supervisor
+    # restart it before the end, so the final SIGTERMs meet settled daemons.
+    time.sleep(lease + 1)
     deadline = time.time() + 180
     while time.time() < deadline:
         status = next((s for s in (d.request("status") for d in daemons) if s), None)
@@ -159,7 +139,7 @@ def main():
         problems.append(f"exit statuses on SIGTERM: {stops}")
 
     print(f"soak-ha: seed {opts.seed}, {opts.daemons} daemons on PostgreSQL, {opts.drops} drops, {kills} SIGKILLs, "
-          f"{pauses} SIGSTOP pauses, {outages} receiver outages, {elapsed:.0f} s")
+          f"{pauses} SIGSTOP pauses, {outages.count} receiver outages, {elapsed:.0f} s")
     print(f"      lease terms issued {terms}, daemons that found their lease gone and exited 1: {restarts['exited']}")
     print(f"      drops accepted {accepted}, evaluated twice {twice}, outbox dead {dead}")
     for name, (exp, delivered, dup, lost) in figures.items():

@@ -230,6 +230,56 @@ def check_deliveries(weeks, webhook, mail):
     return problems, figures
 
 
+def make_weeks(rng, drops):
+    """The drops: each week every worker's caseload drifts; counts 1-5 cross warn (3) and crit (4) often."""
+    weeks, counts = [], {w: rng.randint(1, 5) for w in WORKERS}
+    for i in range(drops):
+        counts = {w: (c if rng.random() < 0.6 else rng.randint(1, 5)) for w, c in counts.items()}
+        weeks.append((time.strftime("%Y-%m-%d", time.gmtime(1735689600 + i * 86400)), dict(counts)))
+    return weeks
+
+
+class Outages:
+    """Each receiver goes down `outages` times, for 1-3 drops each, at random drops."""
+
+    def __init__(self, rng, drops, outages, webhook, mail):
+        self.servers = {"webhook": webhook, "mail": mail}
+        self.at, self.down_until, self.count = {}, {"webhook": -1, "mail": -1}, 0
+        for target in self.servers:
+            for i in rng.sample(range(drops - 2), min(outages, drops - 2)):
+                self.at.setdefault(i, []).append((target, rng.randint(1, 3)))
+
+    def before_drop(self, i):
+        for target, length in self.at.get(i, []):
+            self.servers[target].down()
+            self.down_until[target] = max(self.down_until[target], i + length)
+            self.count += 1
+        for target, server in self.servers.items():
+            if self.down_until[target] == i:
+                server.up()
+
+
+def land_drop(scratch, drops_dir, as_of, counts):
+    """Writes a week's extract under a temporary name and renames it in; returns its name."""
+    name = f"caseloads-{as_of}.csv"
+    rows = [f"{as_of},North,{w},C{w}-{n}" for w in WORKERS for n in range(counts[w])]
+    tmp = os.path.join(scratch, ".incoming.tmp")
+    with open(tmp, "w") as f:
+        f.write("extract_date,team,worker_id,case_ref\n" + "\n".join(rows) + "\n")
+    os.rename(tmp, os.path.join(drops_dir, name))
+    return name
+
+
+def wait_taken(drops_dir, name, seconds, logs):
+    """Waits until the drop has been taken (moved out), so drops are evaluated in order."""
+    deadline = time.time() + seconds
+    while os.path.exists(os.path.join(drops_dir, name)):
+        if time.time() > deadline:
+            raise SystemExit(f"soak: {name} was never taken; see {logs}")
+        time.sleep(0.01)
+    time.sleep(0.15)   # longer than group_interval, so each drop's changes are notified on their own
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--drops", type=int, default=80)
@@ -254,47 +304,20 @@ def main():
     daemon = Daemon(opts.bin, config, log)
     daemon.start()
 
-    # The drops: each week every worker's caseload drifts; counts 1-5 cross warn (3) and crit (4) often.
-    weeks, counts = [], {w: rng.randint(1, 5) for w in WORKERS}
-    for i in range(opts.drops):
-        counts = {w: (c if rng.random() < 0.6 else rng.randint(1, 5)) for w, c in counts.items()}
-        as_of = time.strftime("%Y-%m-%d", time.gmtime(1735689600 + i * 86400))
-        weeks.append((as_of, dict(counts)))
+    weeks = make_weeks(rng, opts.drops)
     kill_at = set(rng.sample(range(opts.drops), min(opts.kills, opts.drops)))
-    outage_at = {}
-    for target in ("webhook", "mail"):
-        for i in rng.sample(range(opts.drops - 2), min(opts.outages, opts.drops - 2)):
-            outage_at.setdefault(i, []).append((target, rng.randint(1, 3)))   # down for 1-3 drops
-
-    kills = outages = 0
-    down_until = {"webhook": -1, "mail": -1}
+    outages = Outages(rng, opts.drops, opts.outages, webhook, mail)
+    kills = 0
     started = time.time()
     for i, (as_of, c) in enumerate(weeks):
-        for target, length in outage_at.get(i, []):
-            (webhook if target == "webhook" else mail).down()
-            down_until[target] = max(down_until[target], i + length)
-            outages += 1
-        for target, server in (("webhook", webhook), ("mail", mail)):
-            if down_until[target] == i:
-                server.up()
-        name = f"caseloads-{as_of}.csv"
-        rows = [f"{as_of},North,{w},C{w}-{n}" for w in WORKERS for n in range(c[w])]
-        tmp = os.path.join(drops_dir, ".incoming.tmp")
-        with open(tmp, "w") as f:
-            f.write("extract_date,team,worker_id,case_ref\n" + "\n".join(rows) + "\n")
-        os.rename(tmp, os.path.join(drops_dir, name))
+        outages.before_drop(i)
+        name = land_drop(drops_dir, drops_dir, as_of, c)
         if i in kill_at:
             time.sleep(rng.uniform(0, 0.35))     # lands during reading, evaluation, commit or delivery
             daemon.kill()
             kills += 1
             daemon.start()
-        # Wait until the drop has been taken (moved out of the directory), so drops are evaluated in order.
-        deadline = time.time() + 60
-        while os.path.exists(os.path.join(drops_dir, name)):
-            if time.time() > deadline:
-                raise SystemExit(f"soak: {name} was never taken; see {work}/daemon.log")
-            time.sleep(0.01)
-        time.sleep(0.15)   # longer than group_interval, so each drop's changes are notified on their own
+        wait_taken(drops_dir, name, 60, f"{work}/daemon.log")
     webhook.up()
     mail.up()
     # A last restart tries waiting deliveries at once instead of after their backoff.
@@ -329,7 +352,7 @@ def main():
     if stop_status != 0:
         problems.append(f"the daemon exited {stop_status} on SIGTERM")
 
-    print(f"soak: seed {opts.seed}, {opts.drops} drops, {kills} kills (SIGKILL), {outages} receiver outages, {elapsed:.0f} s")
+    print(f"soak: seed {opts.seed}, {opts.drops} drops, {kills} kills (SIGKILL), {outages.count} receiver outages, {elapsed:.0f} s")
     print(f"      drops accepted {accepted}, evaluated twice {len(twice)}, integrity_check {integrity}, outbox dead {dead}")
     for name, (exp, delivered, dup, lost) in figures.items():
         print(f"      {name:8} notifications expected {exp}, delivered {delivered}, duplicated {dup}, lost {lost}")
