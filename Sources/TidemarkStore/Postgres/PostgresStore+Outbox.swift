@@ -28,9 +28,10 @@ extension PostgresStore {
     /// database's `now()` plus the claim time. A row another daemon claimed is skipped until its claim
     /// ends (`SKIP LOCKED` passes over rows being claimed right now), so a daemon that dies
     /// mid-delivery leaves its rows to the next, with the same id and so the same Idempotency-Key.
+    /// Fenced like every write: a daemon resumed after losing its lease claims nothing more.
     public func dueOutbox(now: Date, receiver: String, limit: Int) throws -> [OutboxItem] {
         let (claimant, seconds) = claim.withLock { ($0.holder, $0.seconds) }
-        let items = try pool.transaction { db in
+        let items = try write { db in
             let r = try db.execute("""
                 UPDATE outbox SET claimed_by = $4, claimed_until = now() + $5 * interval '1 second'
                 WHERE id IN (SELECT id FROM outbox AS o WHERE receiver = $1 AND state IN ('pending', 'retrying')
