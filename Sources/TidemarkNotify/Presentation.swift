@@ -68,6 +68,7 @@ public struct Presentation: Sendable {
         case BuiltinRule.dropRejected: "errors in the rejected drop"
         case BuiltinRule.directoryUnsafe: "the layout of the drop directory of \(alert.source)"
         case BuiltinRule.deliveryRefused: "the receiver's address against privacy.allowed_recipients / allowed_webhook_hosts"
+        case BuiltinRule.stateUnavailable: "writes to the state database"
         default: rule(alert)?.expr ?? alert.rule
         }
     }
@@ -98,6 +99,13 @@ public struct Presentation: Sendable {
         case BuiltinRule.directoryUnsafe:
             if alert.phase == .resolved { return "The drop directory of \(alert.source) is safe again: drops are being moved" }
             return "Drops from \(alert.source) are left in place: \(alert.threshold)"
+        case BuiltinRule.stateUnavailable:
+            // Said once the state is back (nothing could be stored before), so it arrives resolved.
+            if alert.phase == .resolved {
+                return "The state database is writable again after an outage; drops waited in their directories and have been read. "
+                    + "Cause: \(alert.threshold)"
+            }
+            return "The state database is not writable: \(alert.threshold)"
         case BuiltinRule.dropRejected:
             if alert.phase == .resolved { return "\(alert.source) accepted a drop again" }
             return "Drop \(alert.drop) from \(alert.source) was rejected (\(formatNumber(alert.value)) problems)"

@@ -29,6 +29,13 @@ extension Data: PostgresBindable { public var postgresValue: PostgresValue { .by
 public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public let message: String
     public let sqlState: String?
+
+    /// libpq's messages run over several lines with tab indents; logs, `status` and alerts want one line.
+    init(message: String, sqlState: String?) {
+        self.message = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: " ")
+        self.sqlState = sqlState
+    }
     public var description: String { message }
     /// 23505: a unique constraint refused the row.
     var isUniqueViolation: Bool { sqlState == "23505" }
@@ -98,7 +105,7 @@ final class PostgresConnection: @unchecked Sendable {
         let made: OpaquePointer? = withCStrings(keywords) { k in withCStrings(values) { v in tm_pq_connect(k, v) } }
         guard let made else { throw PostgresError(message: "cannot allocate a PostgreSQL connection", sqlState: nil) }
         guard tm_pq_status(made) == CONNECTION_OK else {
-            let message = String(cString: tm_pq_error_message(made)).trimmingCharacters(in: .whitespacesAndNewlines)
+            let message = String(cString: tm_pq_error_message(made))
             tm_pq_finish(made)
             throw PostgresError(message: message, sqlState: nil)
         }
@@ -135,12 +142,12 @@ final class PostgresConnection: @unchecked Sendable {
 
     private func check(_ result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
         guard let result else {
-            throw PostgresError(message: String(cString: tm_pq_error_message(conn)).trimmingCharacters(in: .whitespacesAndNewlines),
+            throw PostgresError(message: String(cString: tm_pq_error_message(conn)),
                                 sqlState: nil)
         }
         let status = tm_pq_result_status(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
-            let message = String(cString: tm_pq_result_error_message(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+            let message = String(cString: tm_pq_result_error_message(result))
             let state = tm_pq_result_error_field(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
             tm_pq_clear(result)
             throw PostgresError(message: message, sqlState: state)
