@@ -30,6 +30,7 @@ final class ClusterMember {
     private(set) var refusal: String?
     private(set) var lastError: String?
     private var timer: DispatchSourceTimer?
+    private var scheduledInterval = 0.0
 
     init(store: PostgresStore, lease: TimeSpan) {
         self.store = store
@@ -96,13 +97,16 @@ final class ClusterMember {
             "give every daemon the same config (then reload)"
     }
 
+    /// One repeating timer; made again only when the role changes how often it ticks.
     func schedule(on queue: DispatchQueue, _ handler: @escaping () -> Void) {
+        guard timer == nil || scheduledInterval != tickInterval else { return }
         timer?.cancel()
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + tickInterval, repeating: tickInterval, leeway: .milliseconds(50))
         t.setEventHandler(handler: handler)
         t.resume()
         timer = t
+        scheduledInterval = tickInterval
     }
 
     /// At a clean stop the lease is handed back, so a standby takes over at its next try, not after the lease.

@@ -24,9 +24,9 @@ extension Daemon {
             }
         }
         // A burst of `status` polls is answered from the cache without waiting for the engine queue.
-        if cluster != nil, let refusal = queue.sync(execute: { standbyRefusal(request.command) }) { return reply(.failure(refusal)) }
         if request.command == "status", let text = validStatusCache(now: Date()) { return reply(.success(text)) }
         queue.async { [self] in
+            if let refusal = standbyRefusal(request.command) { return reply(.failure(refusal)) }
             if request.command == "test-notify" { return testNotify(request, reply: reply) }
             defer { if Daemon.writeCommands.contains(request.command) { noteChange() } }
             do {
