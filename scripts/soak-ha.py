@@ -12,10 +12,10 @@ down and come back. Afterwards it checks against the same independent model as `
 Usage: soak-ha.py [--drops N] [--faults N] [--outages N] [--daemons N] [--seed S] [--bin PATH]
 `make soak-ha` runs 60 drops and 40 faults; CI runs a short one. Exit status 0 only when every check passed.
 """
-import argparse, os, random, shutil, signal, sys, tempfile, threading, time
+import argparse, os, random, signal, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from soak import (Daemon, Mail, Outages, Webhook, ROOT, check_deliveries, land_drop, make_weeks,  # noqa: E402
+from soak import (Daemon, Mail, Outages, Webhook, ROOT, check_deliveries, finish, land_drop, make_weeks,  # noqa: E402
                   soak_config, wait_taken)
 from soak_pg import Postgres  # noqa: E402
 
@@ -138,22 +138,12 @@ def main():
     if any(s != 0 for s in stops):
         problems.append(f"exit statuses on SIGTERM: {stops}")
 
-    print(f"soak-ha: seed {opts.seed}, {opts.daemons} daemons on PostgreSQL, {opts.drops} drops, {kills} SIGKILLs, "
-          f"{pauses} SIGSTOP pauses, {outages.count} receiver outages, {elapsed:.0f} s")
-    print(f"      lease terms issued {terms}, daemons that found their lease gone and exited 1: {restarts['exited']}")
-    print(f"      drops accepted {accepted}, evaluated twice {twice}, outbox dead {dead}")
-    for name, (exp, delivered, dup, lost) in figures.items():
-        print(f"      {name:8} notifications expected {exp}, delivered {delivered}, repeated under a known key {dup}, lost {lost}")
-    for p in problems:
-        print("FAIL: " + p)
     pg.stop()
-    if opts.keep or problems:
-        print(f"      work directory kept: {work}")
-    else:
-        shutil.rmtree(work)
-    webhook.down()
-    mail.down()
-    sys.exit(1 if problems else 0)
+    finish([f"soak-ha: seed {opts.seed}, {opts.daemons} daemons on PostgreSQL, {opts.drops} drops, {kills} SIGKILLs, "
+            f"{pauses} SIGSTOP pauses, {outages.count} receiver outages, {elapsed:.0f} s",
+            f"      lease terms issued {terms}, daemons that found their lease gone and exited 1: {restarts['exited']}",
+            f"      drops accepted {accepted}, evaluated twice {twice}, outbox dead {dead}"],
+           figures, problems, work, opts.keep, webhook, mail, repeats="repeated under a known key")
 
 
 if __name__ == "__main__":

@@ -280,6 +280,23 @@ def wait_taken(drops_dir, name, seconds, logs):
     time.sleep(0.15)   # longer than group_interval, so each drop's changes are notified on their own
 
 
+def finish(summary, figures, problems, work, keep, webhook, mail, repeats):
+    """Prints the figures and any failures, removes the work directory unless kept, and exits 1 on a failure."""
+    for line in summary:
+        print(line)
+    for name, (exp, delivered, dup, lost) in figures.items():
+        print(f"      {name:8} notifications expected {exp}, delivered {delivered}, {repeats} {dup}, lost {lost}")
+    for p in problems:
+        print("FAIL: " + p)
+    if keep or problems:
+        print(f"      work directory kept: {work}")
+    else:
+        shutil.rmtree(work)
+    webhook.down()
+    mail.down()
+    sys.exit(1 if problems else 0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--drops", type=int, default=80)
@@ -352,19 +369,9 @@ def main():
     if stop_status != 0:
         problems.append(f"the daemon exited {stop_status} on SIGTERM")
 
-    print(f"soak: seed {opts.seed}, {opts.drops} drops, {kills} kills (SIGKILL), {outages.count} receiver outages, {elapsed:.0f} s")
-    print(f"      drops accepted {accepted}, evaluated twice {len(twice)}, integrity_check {integrity}, outbox dead {dead}")
-    for name, (exp, delivered, dup, lost) in figures.items():
-        print(f"      {name:8} notifications expected {exp}, delivered {delivered}, duplicated {dup}, lost {lost}")
-    for p in problems:
-        print("FAIL: " + p)
-    if opts.keep or problems:
-        print(f"      work directory kept: {work}")
-    else:
-        shutil.rmtree(work)
-    webhook.down()
-    mail.down()
-    sys.exit(1 if problems else 0)
+    finish([f"soak: seed {opts.seed}, {opts.drops} drops, {kills} kills (SIGKILL), {outages.count} receiver outages, {elapsed:.0f} s",
+            f"      drops accepted {accepted}, evaluated twice {len(twice)}, integrity_check {integrity}, outbox dead {dead}"],
+           figures, problems, work, opts.keep, webhook, mail, repeats="duplicated")
 
 
 if __name__ == "__main__":
