@@ -18,7 +18,7 @@ extension Daemon {
             case .success: outcome = ("ok", nil)
             case .failure(let e): outcome = (e.code.rawValue, e.message)
             }
-            let entry = AuditEntry(at: Date(), action: request.command, user: request.peer.userName, uid: Int(request.peer.uid),
+            let entry = AuditEntry(at: self.now(), action: request.command, user: request.peer.userName, uid: Int(request.peer.uid),
                                    arguments: Daemon.redactedArguments(request.args).serialized(), outcome: outcome.0,
                                    detail: outcome.1)
             do { try store?.appendAudit(entry) } catch { log.error("audit: cannot record \(request.command): \(error)") }
@@ -28,7 +28,7 @@ extension Daemon {
 
     /// A config load at start, on SIGHUP or by `reload` (whose request is audited as well).
     func auditConfigLoad(cause: String, ok: Bool, detail: String?) {
-        let entry = AuditEntry(at: Date(), action: "config.load", user: cause, uid: Int(getuid()),
+        let entry = AuditEntry(at: now(), action: "config.load", user: cause, uid: Int(getuid()),
                                arguments: JSON.object([("path", .string(options.configPath)),
                                                        ("sha256", .string(ok ? configSHA256 : ""))]).serialized(),
                                outcome: ok ? "ok" : "invalid", detail: detail)

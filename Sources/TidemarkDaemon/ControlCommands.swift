@@ -24,13 +24,13 @@ extension Daemon {
             }
         }
         // A burst of `status` polls is answered from the cache without waiting for the engine queue.
-        if request.command == "status", let text = validStatusCache(now: Date()) { return reply(.success(text)) }
+        if request.command == "status", let text = validStatusCache(now: now()) { return reply(.success(text)) }
         queue.async { [self] in
             if let refusal = standbyRefusal(request.command) { return reply(.failure(refusal)) }
             if request.command == "test-notify" { return testNotify(request, reply: reply) }
             defer { if Daemon.writeCommands.contains(request.command) { noteChange() } }
             do {
-                if request.command == "status" { return reply(.success(try cachedStatus(now: Date()))) }
+                if request.command == "status" { return reply(.success(try cachedStatus(now: now()))) }
                 reply(.success(try execute(request).serialized()))
             } catch let e as ControlError {
                 reply(.failure(e))
@@ -63,7 +63,7 @@ extension Daemon {
 
     func execute(_ r: ControlRequest) throws -> JSON {
         dispatchPrecondition(condition: .onQueue(queue))
-        let now = Date()
+        let now = self.now()
         switch r.command {
         case "status": return try status(now: now)
         case "sources": return .array(try loaded.configuration.sources.map { try sourceJSON($0, now: now) })
@@ -80,10 +80,10 @@ extension Daemon {
         case "silence.list": return .array(engine.silences.map { silenceJSON($0, now: now) })
         case "silence.expire":
             guard let id = r.string("id") else { throw ControlError(.invalid, "silence.expire needs \"id\"") }
-            var next = engine
+            var next = alerting
             guard let s = next.expireSilence(id: id, now: now) else { throw ControlError(.notFound, "no silence with id \(id)") }
             try store.saveSilence(s)
-            engine = next
+            alerting = next
             log.info("silence expired", [("id", id), ("by", r.peer.userName)])
             silenceEnded(id)
             return .object([("id", .string(id))])
@@ -298,7 +298,7 @@ extension Daemon {
         let silence = Silence(id: Daemon.newID(), matchers: matchers, startsAt: now, endsAt: endsAt,
                               author: r.string("author") ?? r.peer.userName, comment: comment)
         try store.saveSilence(silence)
-        engine.addSilence(silence)
+        alerting.addSilence(silence)
         scheduleSilenceEnd(silence)
         log.info("silence added", [("id", silence.id), ("matchers", matchers.map(\.text).joined(separator: ",")),
                                    ("ends_at", rfc3339(endsAt)), ("by", silence.author)])
@@ -319,7 +319,7 @@ extension Daemon {
         let ack = Acknowledgement(alertID: id, by: r.string("author") ?? r.peer.userName, at: now,
                                   comment: r.string("comment") ?? "", level: alert.level)
         try store.saveAcknowledgement(ack)
-        engine.acknowledge(ack)
+        alerting.acknowledge(ack)
         log.info("alert acknowledged", [("id", id), ("rule", alert.rule), ("by", ack.by)])
         return .object([("id", .string(id))])
     }
@@ -330,7 +330,7 @@ extension Daemon {
             let names = loaded.configuration.receivers.map(\.name).joined(separator: ", ")
             return reply(.failure(ControlError(.notFound, "no receiver named \"\(name)\" (receivers: \(names))")))
         }
-        let now = Date()
+        let now = self.now()
         let labels = Labels(["alertname": BuiltinRule.test, "source": "test-notify"])
         let alert = Alert(id: Alert.id(rule: BuiltinRule.test, labels: labels), rule: BuiltinRule.test,
                           seriesLabels: ["source": "test-notify"], phase: .firing, level: .warning, value: 1,

@@ -21,8 +21,8 @@ extension Daemon {
             queue.asyncAfter(deadline: .now() + 5) { [weak self] in self?.scheduleDigests() }
             return
         }
-        let now = Date()
-        let zone = Daemon.timeZone(loaded.configuration)
+        let now = self.now()
+        let zone = AlertingState.timeZone(loaded.configuration)
         for digest in loaded.configuration.digests {
             guard let latest = digest.schedule.slot(atOrBefore: now, timeZone: zone) else { continue }
             if let run = runs[digest.name] {
@@ -36,29 +36,25 @@ extension Daemon {
     }
 
     func scheduleNextDigest(_ digest: DigestConfig) {
-        let zone = Daemon.timeZone(loaded.configuration)
-        guard let next = digest.schedule.slot(after: Date(), timeZone: zone) else { return }
+        let zone = AlertingState.timeZone(loaded.configuration)
+        guard let next = digest.schedule.slot(after: now(), timeZone: zone) else { return }
         digestTimers[digest.name]?.cancel()
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(wallDeadline: .now() + max(0, next.timeIntervalSinceNow), leeway: .seconds(1))
-        t.setEventHandler { [weak self] in
-            guard let self, let d = loaded.configuration.digests.first(where: { $0.name == digest.name }) else { return }
-            let since = (try? store.digestRuns()[d.name])?.lastSentAt
-            sendDigest(d.name, slot: next, since: since)
-            scheduleNextDigest(d)
+        digestTimers[digest.name] = at(next, leeway: .seconds(1)) { daemon in
+            guard let d = daemon.loaded.configuration.digests.first(where: { $0.name == digest.name }) else { return }
+            let since = (try? daemon.store.digestRuns()[d.name])?.lastSentAt
+            daemon.sendDigest(d.name, slot: next, since: since)
+            daemon.scheduleNextDigest(d)
         }
-        t.resume()
-        digestTimers[digest.name] = t
     }
 
     /// Builds the digest, renders it for each receiver and queues it with its slot in one transaction.
     func sendDigest(_ name: String, slot: Date, since: Date?) {
         defer { noteChange() }
         guard let digest = loaded.configuration.digests.first(where: { $0.name == name }) else { return }
-        let now = Date()
+        let now = self.now()
         let report = digestReport(digest, since: since, now: now)
         let id = Daemon.newID()
-        let zone = Daemon.timeZone(loaded.configuration)
+        let zone = AlertingState.timeZone(loaded.configuration)
         var items: [OutboxItem] = []
         for receiverName in digest.receivers {
             guard let receiver = loaded.configuration.receivers.first(where: { $0.name == receiverName }) else { continue }
@@ -109,7 +105,7 @@ extension Daemon {
         }
         let since = try store.digestRuns()[name]?.lastSentAt
         let report = digestReport(digest, since: since, now: now)
-        let zone = Daemon.timeZone(loaded.configuration)
+        let zone = AlertingState.timeZone(loaded.configuration)
         let next = digest.schedule.slot(after: now, timeZone: zone)
         return .object([("name", .string(name)), ("title", .string(report.title)),
                         ("next_at", next.map { .string(rfc3339($0)) } ?? .null),

@@ -83,7 +83,7 @@ extension Daemon {
             lastDrops[source.name] = nil
             noteChange()
         }
-        let now = Date()
+        let now = self.now()
         let fileName = parsed.fileName
         do {
             if parsed.accepted, try store.isDuplicate(source: source.name, sha256: parsed.sha256) {
@@ -95,45 +95,38 @@ extension Daemon {
                 dispose(path, source: source, accepted: true)
                 return
             }
-            var nextEngine = engine
-            var nextDispatcher = dispatcher
-            let evaluation: DropEvaluation
-            var record = DropRecord(source: source.name, file: fileName, sha256: parsed.sha256, receivedAt: now,
-                                    status: parsed.accepted ? .accepted : .rejected, asOf: parsed.asOfDates.last?.description,
+            let record = DropRecord(source: source.name, file: fileName, sha256: parsed.sha256, receivedAt: now,
+                                    status: parsed.accepted ? .accepted : .rejected,
+                                    asOf: parsed.accepted ? parsed.asOfDates.last?.description : nil,
                                     observations: parsed.accepted ? parsed.observations.count : 0, errors: parsed.errorLines)
-            if parsed.accepted {
+            let change = try advance({ state in
+                guard parsed.accepted else {
+                    return state.rejectDrop(source: source.name, file: fileName, errorCount: parsed.problemCount, now: now)
+                }
                 let started = DispatchTime.now().uptimeNanoseconds
-                var e = nextEngine.accept(source: source.name, file: fileName, sha256: parsed.sha256,
-                                          observations: parsed.points, now: now)
-                record.revised = e.revisedCount
-                record.withdrawn = e.withdrawnCount
-                metrics.observe("evaluation_duration", seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-                let stale = nextEngine.checkStaleness(source: source, lastDropAt: now, startedAt: startedAt, now: now)
-                e.transitions += stale.transitions
-                e.upserted += stale.upserted
-                e.removed += stale.removed
-                evaluation = e
-            } else {
-                record.asOf = nil
-                evaluation = nextEngine.reject(source: source.name, file: fileName, errorCount: parsed.problemCount, now: now)
-            }
-            let (groups, removedGroups) = route(evaluation, engine: nextEngine, dispatcher: &nextDispatcher, now: now)
-            var commit = DropCommit(drop: record)
-            if parsed.accepted {
-                commit.observations = parsed.points
-                commit.revisedFrom = Dictionary(evaluation.revisions.map { ($0.index, $0.from) }, uniquingKeysWith: { a, _ in a })
-                commit.derived = evaluation.derived
-            }
-            commit.upsertedAlerts = evaluation.upserted
-            commit.removedAlerts = evaluation.removed
-            commit.transitions = evaluation.transitions
-            commit.endedAcknowledgements = evaluation.endedAcknowledgements
-            commit.groups = groups
-            commit.removedGroups = removedGroups
-            try store.commit(commit)
-            stateWriteSucceeded()
-            engine = nextEngine
-            dispatcher = nextDispatcher
+                defer { metrics.observe("evaluation_duration", seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
+                return state.acceptDrop(source: source, file: fileName, sha256: parsed.sha256, observations: parsed.points,
+                                        startedAt: startedAt, now: now)
+            }, record: { change in
+                let evaluation = change.evaluation
+                var commit = DropCommit(drop: record)
+                if parsed.accepted {
+                    commit.drop.revised = evaluation.revisedCount
+                    commit.drop.withdrawn = evaluation.withdrawnCount
+                    commit.observations = parsed.points
+                    commit.revisedFrom = Dictionary(evaluation.revisions.map { ($0.index, $0.from) }, uniquingKeysWith: { a, _ in a })
+                    commit.derived = evaluation.derived
+                }
+                commit.upsertedAlerts = evaluation.upserted
+                commit.removedAlerts = evaluation.removed
+                commit.transitions = evaluation.transitions
+                commit.endedAcknowledgements = evaluation.endedAcknowledgements
+                commit.groups = change.groups
+                commit.removedGroups = change.removedGroups
+                try store.commit(commit)
+                stateWriteSucceeded()
+            })
+            let evaluation = change.evaluation
             metrics.count("drops", ["source": source.name, "status": record.status.rawValue])
             if parsed.accepted {
                 lastAcceptedDrop[source.name] = now
@@ -197,33 +190,16 @@ extension Daemon {
                 watchers[source.name]?.forget((path as NSString).lastPathComponent)
             }
             if d.after != .keep, directoryProblems.removeValue(forKey: source.name) != nil {
-                var next = engine
-                let changes = next.directorySafe(source: source.name, now: Date())
-                applyAlertChanges(changes, engine: next)
+                applyAlertChange("the directory made safe") { $0.directorySafe(source: source.name, now: now()) }
             }
         } catch let e as DropFileDisposition.DispositionError where e.unsafe {
             // Tampering: the drop stays where it is (it is not read again unless it changes), the source
             // shows the problem in `status`, and a built-in alert names the path.
             log.error("source \(source.name): \(e.message)")
             directoryProblems[source.name] = e.message
-            var next = engine
-            let changes = next.directoryUnsafe(source: source.name, problem: e.message, now: Date())
-            applyAlertChanges(changes, engine: next)
+            applyAlertChange("the unsafe directory") { $0.directoryUnsafe(source: source.name, problem: e.message, now: now()) }
         } catch {
             log.warning("source \(source.name): \(error)")
         }
-    }
-
-    /// Feeds transitions to the dispatcher and returns the groups to store.
-    func route(_ e: DropEvaluation, engine: Engine, dispatcher d: inout Dispatcher, now: Date) -> ([NotificationGroup], [String]) {
-        var changed = Set<String>()
-        for t in e.transitions { changed.formUnion(d.add(t, labels: engine.labels(of: t.alert), now: now)) }
-        let transitioned = Set(e.transitions.map(\.alert.id))
-        for a in e.upserted where !transitioned.contains(a.id) { changed.formUnion(d.refresh(a, labels: engine.labels(of: a), now: now)) }
-        return split(changed, d)
-    }
-
-    func split(_ keys: Set<String>, _ d: Dispatcher) -> ([NotificationGroup], [String]) {
-        (keys.compactMap { d.groups[$0] }, keys.filter { d.groups[$0] == nil })
     }
 }

@@ -25,64 +25,64 @@ extension Daemon {
         defer { noteChange() }
         dispatchPrecondition(condition: .onQueue(queue))
         scheduleIdleTrim() // every drop, staleness check, silence end or reload ends in a flush
-        let now = Date()
-        var d = dispatcher
-        let e = engine
-        let isSilenced: (Alert) -> Bool = { !e.silencedBy($0, at: now).isEmpty }
-        let flushed = d.flushDue(now: now, isSilenced: isSilenced, isAcknowledged: { e.isAcknowledged($0) }, newID: Daemon.newID,
-                                 limit: slice)
-        // Escalations are looked at once the due groups are all dealt with.
-        let escalated = flushed.more ? (notifications: [], changed: []) : d.escalateDue(now: now, isSilenced: isSilenced,
-                                                                  isAcknowledged: { e.isAcknowledged($0) }, newID: Daemon.newID)
-        let notes = flushed.notifications + escalated.notifications
-        let changed = flushed.changed + escalated.changed
-        if !changed.isEmpty {
-            var items: [OutboxItem] = []
-            let charts = chartProvider()
-            for n in notes {
-                for name in n.receivers {
-                    guard let receiver = loaded.configuration.receivers.first(where: { $0.name == name }) else { continue }
-                    items.append(OutboxItem(notificationID: n.id, receiver: name,
-                                            payload: renderer.render(n, receiver: receiver, now: now, charts: charts), createdAt: now,
-                                            groupKey: n.groupKey))
-                }
-            }
-            let (groups, removed) = split(Set(changed), d)
-            do {
-                try store.enqueue(items, groups: groups, removedGroups: removed)
+        let now = self.now()
+        var items: [OutboxItem] = []
+        let flushed: AlertingChange
+        do {
+            flushed = try advance({ $0.flushDue(now: now, limit: slice, newID: Daemon.newID) }, record: { change in
+                guard !change.groups.isEmpty || !change.removedGroups.isEmpty else { return }
+                items = outboxItems(for: change.notifications, now: now)
+                try store.enqueue(items, groups: change.groups, removedGroups: change.removedGroups)
                 stateWriteSucceeded()
-                dispatcher = d
-                if !items.isEmpty { outbox.kick() }
-                for n in notes where n.escalatedAfter != nil {
-                    log.warning("escalation queued", [("id", n.id), ("alerts", n.alerts.map(\.id).joined(separator: ",")),
-                                                       ("after", n.escalatedAfter!.description),
-                                                       ("receivers", n.receivers.joined(separator: ","))])
-                }
-                let queued = notes.filter { $0.escalatedAfter == nil }
-                if let each = log.levelForEach(of: queued.count) {
-                    for n in queued {
-                        log.log(each, "notification queued", [("id", n.id), ("status", n.status), ("alerts", "\(n.alerts.count)"),
-                                                             ("receivers", n.receivers.joined(separator: ",")),
-                                                             ("repeat", "\(n.isRepeat)")])
-                    }
-                }
-                if queued.count > Log.itemsLoggedOneByOne {
-                    log.info("notifications queued", [("count", "\(queued.count)"), ("deliveries", "\(items.count)"),
-                                                       ("more", "\(flushed.more)")])
-                }
-            } catch {
-                log.error("cannot queue notifications: \(error); retrying in 5s")
-                stateWriteFailed(error)
-                scheduleFlush(at: now.addingTimeInterval(5))
-                return
-            }
+            })
+        } catch {
+            log.error("cannot queue notifications: \(error); retrying in 5s")
+            stateWriteFailed(error)
+            scheduleFlush(at: now.addingTimeInterval(5))
+            return
         }
-        if flushed.more {
+        if !items.isEmpty { outbox.kick() }
+        logQueued(flushed.notifications, deliveries: items.count, more: flushed.moreDue)
+        if flushed.moreDue {
             queue.async { [weak self] in self?.flushDue(slice: Daemon.laterSlice) }
             return
         }
         store.forgetEncodedAlerts()
         if let next = dispatcher.nextDue { scheduleFlush(at: next) }
+    }
+
+    /// One outbox row per notification and receiver, each rendered once for its receiver's kind.
+    func outboxItems(for notes: [AlertNotification], now: Date) -> [OutboxItem] {
+        var items: [OutboxItem] = []
+        let charts = chartProvider()
+        for n in notes {
+            for name in n.receivers {
+                guard let receiver = loaded.configuration.receivers.first(where: { $0.name == name }) else { continue }
+                items.append(OutboxItem(notificationID: n.id, receiver: name,
+                                        payload: renderer.render(n, receiver: receiver, now: now, charts: charts), createdAt: now,
+                                        groupKey: n.groupKey))
+            }
+        }
+        return items
+    }
+
+    func logQueued(_ notes: [AlertNotification], deliveries: Int, more: Bool) {
+        for n in notes where n.escalatedAfter != nil {
+            log.warning("escalation queued", [("id", n.id), ("alerts", n.alerts.map(\.id).joined(separator: ",")),
+                                               ("after", n.escalatedAfter!.description),
+                                               ("receivers", n.receivers.joined(separator: ","))])
+        }
+        let queued = notes.filter { $0.escalatedAfter == nil }
+        if let each = log.levelForEach(of: queued.count) {
+            for n in queued {
+                log.log(each, "notification queued", [("id", n.id), ("status", n.status), ("alerts", "\(n.alerts.count)"),
+                                                     ("receivers", n.receivers.joined(separator: ",")),
+                                                     ("repeat", "\(n.isRepeat)")])
+            }
+        }
+        if queued.count > Log.itemsLoggedOneByOne {
+            log.info("notifications queued", [("count", "\(queued.count)"), ("deliveries", "\(deliveries)"), ("more", "\(more)")])
+        }
     }
 
     /// Charts from the engine's history as it is now (a value copy: the provider may outlive this step).
@@ -94,11 +94,7 @@ extension Daemon {
 
     func scheduleFlush(at date: Date) {
         flushTimer?.cancel()
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(wallDeadline: .now() + max(0, date.timeIntervalSinceNow), leeway: .milliseconds(5))
-        t.setEventHandler { [weak self] in self?.flushDue() }
-        t.resume()
-        flushTimer = t
+        flushTimer = at(date, leeway: .milliseconds(5)) { $0.flushDue() }
     }
 
     /// 128 random bits as 32 lower-case hex digits.
@@ -113,20 +109,32 @@ extension Daemon {
         return String(decoding: digits, as: UTF8.self)
     }
 
-    /// Applies alert changes outside a drop (staleness, reload, silences ending): store, then adopt.
-    func applyAlertChanges(_ e: DropEvaluation, engine next: Engine) {
-        var d = dispatcher
-        let now = Date()
-        let (groups, removed) = route(e, engine: next, dispatcher: &d, now: now)
+    /// Every event takes this one path: a copy of the alerting state is stepped, what the step changed
+    /// is stored (`record`, one transaction), and only then is the copy adopted. A step whose record
+    /// fails is forgotten, so nothing unstored is ever acted on.
+    func advance(_ step: (inout AlertingState) -> AlertingChange, record: (AlertingChange) throws -> Void) throws -> AlertingChange {
+        dispatchPrecondition(condition: .onQueue(queue))
+        var next = alerting
+        let change = step(&next)
+        try record(change)
+        alerting = next
+        return change
+    }
+
+    /// Alert changes outside a drop (staleness, silences ending, built-ins): store, adopt, log, flush.
+    func applyAlertChange(_ what: String, _ step: (inout AlertingState) -> AlertingChange) {
+        defer { noteChange() }
         do {
-            try store.commitAlertChanges(upserted: e.upserted, removed: e.removed, transitions: e.transitions,
-                                         endedAcknowledgements: e.endedAcknowledgements, groups: groups, removedGroups: removed)
-            engine = next
-            dispatcher = d
-            logTransitions(e.transitions)
+            let change = try advance(step, record: { change in
+                guard !change.isEmpty else { return }
+                try store.commitAlertChanges(change)
+                stateWriteSucceeded()
+            })
+            guard !change.isEmpty else { return }
+            logTransitions(change.transitions)
             flushDue()
         } catch {
-            log.error("cannot record alert changes: \(error)")
+            log.error("cannot record \(what): \(error)")
             stateWriteFailed(error)
         }
     }
@@ -145,78 +153,46 @@ extension Daemon {
         staleTimers.removeValue(forKey: source.name)?.cancel()
         checkStale(source.name)
         guard let deadline = Engine.staleDeadline(source: source, lastDropAt: lastAcceptedDrop[source.name], startedAt: startedAt),
-              deadline > Date() else { return }
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(wallDeadline: .now() + deadline.timeIntervalSinceNow, leeway: .milliseconds(100))
-        t.setEventHandler { [weak self] in self?.checkStale(source.name) }
-        t.resume()
-        staleTimers[source.name] = t
+              deadline > now() else { return }
+        staleTimers[source.name] = at(deadline) { $0.checkStale(source.name) }
     }
 
     func checkStale(_ name: String) {
-        defer { noteChange() }
         guard let source = loaded.configuration.source(named: name) else { return }
-        var next = engine
-        let e = next.checkStaleness(source: source, lastDropAt: lastAcceptedDrop[name], startedAt: startedAt, now: Date())
-        guard !e.transitions.isEmpty else { return }
-        applyAlertChanges(e, engine: next)
+        let lastDropAt = lastAcceptedDrop[name]
+        applyAlertChange("staleness") { $0.checkStaleness(source: source, lastDropAt: lastDropAt, startedAt: startedAt, now: now()) }
     }
 
     // MARK: Silences
 
     func scheduleSilenceEnd(_ s: Silence) {
         silenceTimers.removeValue(forKey: s.id)?.cancel()
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(wallDeadline: .now() + max(0, s.endsAt.timeIntervalSinceNow), leeway: .milliseconds(100))
-        t.setEventHandler { [weak self] in self?.silenceEnded(s.id) }
-        t.resume()
-        silenceTimers[s.id] = t
+        silenceTimers[s.id] = at(s.endsAt) { $0.silenceEnded(s.id) }
     }
 
     /// Alerts still firing when their silence ends are notified then (SPEC §6).
     func silenceEnded(_ id: String) {
-        defer { noteChange() }
         silenceTimers.removeValue(forKey: id)?.cancel()
-        guard let s = engine.silences.first(where: { $0.id == id }) else { return }
-        let now = Date()
-        let ids = Set(engine.activeAlerts.filter { $0.phase == .firing && s.matches(engine.labels(of: $0)) && engine.silencedBy($0, at: now).isEmpty }.map(\.id))
-        guard !ids.isEmpty else { return }
-        var d = dispatcher
-        let changed = d.touch(alertIDs: ids, now: now)
-        // Firing alerts not in any group (silenced since before their first notification) join theirs.
-        var all = Set(changed)
-        for a in engine.activeAlerts where ids.contains(a.id) && !d.groups.values.contains(where: { $0.alerts[a.id] != nil }) {
-            all.formUnion(d.add(.fired(a), labels: engine.labels(of: a), now: now))
-        }
-        let (groups, removed) = split(all, d)
-        do {
-            try store.enqueue([], groups: groups, removedGroups: removed)
-            dispatcher = d
-            flushDue()
-        } catch {
-            log.error("cannot record silence end: \(error)")
-        }
+        applyAlertChange("the silence's end") { $0.silenceEnded(id: id, now: now()) }
     }
 
     // MARK: Housekeeping
 
-    func schedulePrune() {
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(wallDeadline: .now() + 60, repeating: 86_400, leeway: .seconds(60))
-        t.setEventHandler { [weak self] in self?.prune() }
-        t.resume()
-        pruneTimer = t
+    /// A minute after start, then daily.
+    func schedulePrune(after seconds: TimeInterval = 60) {
+        pruneTimer = at(now().addingTimeInterval(seconds), leeway: .seconds(60)) { daemon in
+            daemon.prune()
+            daemon.schedulePrune(after: 86_400)
+        }
     }
 
     func prune() {
         defer { noteChange() }
-        let cutoff = Date().addingTimeInterval(-loaded.configuration.retention.seconds)
+        let cutoff = now().addingTimeInterval(-loaded.configuration.retention.seconds)
         do {
             let removed = try store.prune(before: cutoff)
-            var next = engine
-            next.forgetSilences(endedBefore: cutoff)
-            engine = next
-            let audit = try store.pruneAudit(before: Date().addingTimeInterval(-loaded.configuration.auditRetention.seconds))
+            alerting.forgetSilences(endedBefore: cutoff)
+            let audit = try store.pruneAudit(before: now().addingTimeInterval(-loaded.configuration.auditRetention.seconds))
             log.info("retention: pruned history", [("before", rfc3339(cutoff)), ("points", "\(removed)"), ("audit_entries", "\(audit)")])
         } catch {
             log.error("retention: prune failed: \(error)")

@@ -15,8 +15,15 @@ public struct DaemonOptions: Sendable {
     public var stateDirectory: String?
     public var socketPath: String?
     public var log: Log
+    /// The clock and timers; tests pass a manual one.
+    public var scheduler: any DaemonScheduler
+    /// Whether SIGHUP/SIGTERM/SIGINT are the daemon's (not when it runs inside a test process).
+    public var handlesSignals: Bool
 
-    public init(configPath: String, stateDirectory: String?, socketPath: String?, log: Log) {
+    public init(configPath: String, stateDirectory: String?, socketPath: String?, log: Log,
+                scheduler: any DaemonScheduler = SystemScheduler(), handlesSignals: Bool = true) {
+        self.scheduler = scheduler
+        self.handlesSignals = handlesSignals
         self.configPath = configPath
         self.stateDirectory = stateDirectory
         self.socketPath = socketPath
@@ -48,11 +55,12 @@ public final class Daemon: @unchecked Sendable {
     let options: DaemonOptions
     let log: Log
     let queue = DispatchQueue(label: "tidemark.engine")
-    let startedAt = Date()
+    let scheduler: any DaemonScheduler
+    let startedAt: Date
 
     var loaded: LoadedConfiguration
     var configSHA256: String
-    var configLoadedAt = Date()
+    var configLoadedAt: Date
     var lastReload: (at: Date, ok: Bool, error: String?)?
     var stateDirectory: String
     var socketPath: String
@@ -60,8 +68,10 @@ public final class Daemon: @unchecked Sendable {
     var store: (any StateStore)!
     /// Set when the state is on PostgreSQL shared with other daemons (SPEC §18).
     var cluster: ClusterMember?
-    var engine: Engine
-    var dispatcher: Dispatcher
+    /// The pure alerting core (engine and dispatcher); replaced only by `advance` once a step is stored.
+    var alerting: AlertingState
+    var engine: Engine { alerting.engine }
+    var dispatcher: Dispatcher { alerting.dispatcher }
     var renderer: MessageRenderer
     var outbox: OutboxWorker!
     var control: ControlServer!
@@ -69,13 +79,13 @@ public final class Daemon: @unchecked Sendable {
 
     var watchers: [String: DirectoryWatcher] = [:]
     var pollers: [String: URLPoller] = [:]
-    var staleTimers: [String: DispatchSourceTimer] = [:]
-    var silenceTimers: [String: DispatchSourceTimer] = [:]
-    var flushTimer: DispatchSourceTimer?
+    var staleTimers: [String: any ScheduledWork] = [:]
+    var silenceTimers: [String: any ScheduledWork] = [:]
+    var flushTimer: (any ScheduledWork)?
     var watchdogTimer: DispatchSourceTimer?
-    var pruneTimer: DispatchSourceTimer?
+    var pruneTimer: (any ScheduledWork)?
     var idleTrimTimer: DispatchSourceTimer?
-    var digestTimers: [String: DispatchSourceTimer] = [:]
+    var digestTimers: [String: any ScheduledWork] = [:]
     var signalSources: [DispatchSourceSignal] = []
     var lastAcceptedDrop: [String: Date] = [:]
     /// Set while the state database cannot be written (SPEC §17).
@@ -100,6 +110,9 @@ public final class Daemon: @unchecked Sendable {
     public init(options: DaemonOptions) throws(ConfigLoadFailure) {
         self.options = options
         log = options.log
+        scheduler = options.scheduler
+        startedAt = options.scheduler.now()
+        configLoadedAt = startedAt
         let loaded = try loadValidatedConfig(path: options.configPath).get()
         self.loaded = loaded
         adminGroup.withLock { $0 = loaded.configuration.control.adminGroup }
@@ -107,13 +120,8 @@ public final class Daemon: @unchecked Sendable {
         let c = loaded.configuration
         stateDirectory = options.stateDirectory ?? c.stateDirectory
         socketPath = options.socketPath ?? c.control.socket
-        engine = Engine(configuration: c)
-        dispatcher = Dispatcher(routes: c.routes, timeZone: Daemon.timeZone(c))
+        alerting = AlertingState(configuration: c)
         renderer = MessageRenderer(configuration: c)
-    }
-
-    static func timeZone(_ c: Configuration) -> TimeZone {
-        c.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone.current
     }
 
     /// Starts everything; returns once the daemon is ready (READY=1 sent). Throws a message for the
@@ -132,7 +140,7 @@ public final class Daemon: @unchecked Sendable {
         } catch {
             throw DaemonStartError(message: error.message)
         }
-        installSignals()
+        if options.handlesSignals { installSignals() }
         if cluster != nil {
             queue.sync { clusterTick() }
         } else {
@@ -161,12 +169,13 @@ public final class Daemon: @unchecked Sendable {
     /// Reads history, alerts, groups, silences and acknowledgements into the engine, as at every start.
     func loadState() throws(DaemonStartError) {
         do {
-            let cutoff = AsOf(date: Date().addingTimeInterval(-loaded.configuration.retention.seconds))
+            let cutoff = AsOf(date: now().addingTimeInterval(-loaded.configuration.retention.seconds))
             let series = try store.loadSeries(since: cutoff)
-            engine = Engine(configuration: loaded.configuration, series: series, alerts: try store.activeAlerts(),
-                            acknowledgements: try store.acknowledgements(), silences: try store.silences())
-            dispatcher = Dispatcher(routes: loaded.configuration.routes, timeZone: Daemon.timeZone(loaded.configuration),
-                                    groups: try store.groups())
+            let c = loaded.configuration
+            alerting = AlertingState(
+                engine: Engine(configuration: c, series: series, alerts: try store.activeAlerts(),
+                               acknowledgements: try store.acknowledgements(), silences: try store.silences()),
+                dispatcher: Dispatcher(routes: c.routes, timeZone: AlertingState.timeZone(c), groups: try store.groups()))
             lastAcceptedDrop = try store.lastAcceptedDrops()
             lastDrops = [:]
             auditConfigLoad(cause: "start", ok: true, detail: nil)
@@ -184,7 +193,8 @@ public final class Daemon: @unchecked Sendable {
                               onDelivered: { [weak self] receiver in
                                   guard let daemon = self else { return }
                                   daemon.queue.async { daemon.deliveryAllowed(receiver: receiver) }
-                              })
+                              },
+                              scheduler: scheduler)
     }
 
     /// Sources, timers and deliveries: the work only the daemon that owns the state does.
@@ -192,7 +202,7 @@ public final class Daemon: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         startSources()
         scheduleAllStaleChecks()
-        for s in engine.silences where s.endsAt > Date() { scheduleSilenceEnd(s) }
+        for s in engine.silences where s.endsAt > now() { scheduleSilenceEnd(s) }
         flushDue()
         schedulePrune()
         scheduleDigests()
@@ -242,7 +252,7 @@ public final class Daemon: @unchecked Sendable {
         defer { noteChange() }
         SystemdNotify.send("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotify.monotonicMicroseconds())\nSTATUS=reloading config")
         defer { SystemdNotify.send("READY=1\nSTATUS=\(statusLine())") }
-        let now = Date()
+        let now = self.now()
         switch loadValidatedConfig(path: options.configPath) {
         case .failure(let failure):
             lastReload = (now, false, failure.errors.joined(separator: "; "))
@@ -262,15 +272,9 @@ public final class Daemon: @unchecked Sendable {
             return .success((configSHA256, now))
         case .success(let newLoaded):
             let c = newLoaded.configuration
-            var next = engine
-            var e = next.reload(c, now: now)
-            next.evaluateRules(context: EvaluationContext(source: "", drop: "", now: now), into: &e)
-            var d = dispatcher
-            d.replaceRoutes(c.routes)
-            let (groups, removed) = route(e, engine: next, dispatcher: &d, now: now)
+            let change: AlertingChange
             do {
-                try store.commitAlertChanges(upserted: e.upserted, removed: e.removed, transitions: e.transitions,
-                                             endedAcknowledgements: e.endedAcknowledgements, groups: groups, removedGroups: removed)
+                change = try advance({ $0.reload(c, now: now) }, record: { try store.commitAlertChanges($0) })
             } catch {
                 let message = "cannot record the reload: \(error)"
                 lastReload = (now, false, message)
@@ -282,8 +286,6 @@ public final class Daemon: @unchecked Sendable {
             adminGroup.withLock { $0 = newLoaded.configuration.control.adminGroup }
             configSHA256 = sha256Hex(newLoaded.contents)
             configLoadedAt = now
-            engine = next
-            dispatcher = Dispatcher(routes: c.routes, timeZone: Daemon.timeZone(c), groups: Array(d.groups.values))
             renderer = MessageRenderer(configuration: c)
             startMetricsTextfile()
             outbox.update(configuration: c)
@@ -291,7 +293,7 @@ public final class Daemon: @unchecked Sendable {
             lastReload = (now, true, nil)
             auditConfigLoad(cause: cause, ok: true, detail: nil)
             for w in newLoaded.warnings { log.warning("config: \(w)") }
-            logTransitions(e.transitions)
+            logTransitions(change.transitions)
             startSources()
             scheduleAllStaleChecks()
             scheduleDigests()
@@ -304,20 +306,35 @@ public final class Daemon: @unchecked Sendable {
     /// Stops sources and timers, gives in-flight deliveries up to 10 s, then exits 0.
     func shutdown() {
         guard !stopping else { return }
+        let drained = stop(timeout: 10)
+        log.info(drained ? "stopped" : "stopped; undelivered notifications resume at next start")
+        exit(0)
+    }
+
+    /// Stops an in-process daemon (a test's) as SIGTERM would, without exiting; true when every
+    /// in-flight delivery finished within `timeout`.
+    public func stopInProcess(timeout: Double = 10) -> Bool {
+        queue.sync { stopping ? true : stop(timeout: timeout) }
+    }
+
+    /// Everything `shutdown` does before exiting: sources, timers and the socket stop, deliveries drain,
+    /// and the active lease is handed back.
+    func stop(timeout: Double) -> Bool {
+        dispatchPrecondition(condition: .onQueue(queue))
         stopping = true
         SystemdNotify.send("STOPPING=1")
         stopSources()
-        for t in Array(staleTimers.values) + Array(silenceTimers.values) { t.cancel() }
-        flushTimer?.cancel()
+        let scheduled: [any ScheduledWork] = Array(staleTimers.values) + Array(silenceTimers.values) + Array(digestTimers.values)
+            + [flushTimer, pruneTimer].compactMap { $0 }
+        for t in scheduled { t.cancel() }
         watchdogTimer?.cancel()
-        pruneTimer?.cancel()
         idleTrimTimer?.cancel()
         textfileTimer?.cancel()
+        for s in signalSources { s.cancel() }
         control.stop()
-        let drained = outbox?.stop(timeout: 10) ?? true
+        let drained = outbox?.stop(timeout: timeout) ?? true
         cluster?.release(log: log)
-        log.info(drained ? "stopped" : "stopped; undelivered notifications resume at next start")
-        exit(0)
+        return drained
     }
 }
 

@@ -23,7 +23,7 @@ extension Daemon {
     func writeMetricsTextfile() {
         guard let settings = loaded.configuration.metricsTextfile else { return }
         do {
-            let text = try metricsText(now: Date())
+            let text = try metricsText(now: now())
             try Daemon.writeAtomically(text, to: settings.path)
             if textfileFailing {
                 textfileFailing = false

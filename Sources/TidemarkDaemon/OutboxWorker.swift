@@ -37,7 +37,9 @@ public final class OutboxWorker: @unchecked Sendable {
     private var lookForReceivers = true
     /// Something may have moved the next time to wake (a retry, a pause, a rate limit, new rows).
     private var wakeNeedsChecking = true
-    private var timer: DispatchSourceTimer?
+    private var timer: (any ScheduledWork)?
+    /// The daemon's clock: attempts are due, and retried, on the same time as everything else.
+    private let scheduler: any DaemonScheduler
     private var idleWaiters: [DispatchSemaphore] = []
     /// `test-notify` is one synchronous attempt outside the outbox, on its own handle.
     private let testQueue = DispatchQueue(label: "tidemark.test-notify")
@@ -50,7 +52,9 @@ public final class OutboxWorker: @unchecked Sendable {
                 retryDelay: @escaping @Sendable (Int) -> Double = { Backoff.delay(afterAttempts: $0) },
                 onChange: @escaping @Sendable () -> Void = {},
                 onRefused: @escaping @Sendable (String, String) -> Void = { _, _ in },
-                onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
+                onDelivered: @escaping @Sendable (String) -> Void = { _ in },
+                scheduler: any DaemonScheduler = SystemScheduler()) {
+        self.scheduler = scheduler
         self.store = store
         self.log = log
         self.metrics = metrics
@@ -61,7 +65,7 @@ public final class OutboxWorker: @unchecked Sendable {
         self.onDelivered = onDelivered
         testDeliverer = makeDeliverer()
         allowed = configuration.privacy.allowed
-        let now = Date()
+        let now = scheduler.now()
         for r in configuration.receivers { lanes[r.name] = DeliveryLane(receiver: r, now: now, makeDeliverer: makeDeliverer) }
     }
 
@@ -70,7 +74,7 @@ public final class OutboxWorker: @unchecked Sendable {
     public func start() {
         queue.async { [self] in
             do {
-                let resumed = try store.resumeOutbox(now: Date())
+                let resumed = try store.resumeOutbox(now: scheduler.now())
                 if resumed > 0 {
                     log.info("outbox: retrying \(resumed) waiting deliveries now")
                     onChange()
@@ -84,7 +88,7 @@ public final class OutboxWorker: @unchecked Sendable {
 
     public func update(configuration: Configuration) {
         queue.async { [self] in
-            let now = Date()
+            let now = scheduler.now()
             allowed = configuration.privacy.allowed
             var next: [String: DeliveryLane] = [:]
             for r in configuration.receivers {
@@ -138,7 +142,7 @@ public final class OutboxWorker: @unchecked Sendable {
     private func drain() {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !stopping.load(ordering: .relaxed) else { return }
-        let now = Date()
+        let now = scheduler.now()
         do {
             if lookForReceivers {
                 lookForReceivers = false
@@ -197,7 +201,7 @@ public final class OutboxWorker: @unchecked Sendable {
 
     private func completed(_ original: OutboxItem, lane: DeliveryLane, slot: DeliverySlot, outcome: DeliveryOutcome, seconds: Double) {
         dispatchPrecondition(condition: .onQueue(queue))
-        let now = Date()
+        let now = scheduler.now()
         lane.finished(original, slot: slot, outcome: outcome, now: now)
         metrics.observe("delivery_duration", ["receiver": original.receiver], seconds: seconds)
         let item = record(outcome, of: original, receiver: lane.receiver, now: now)
@@ -227,7 +231,7 @@ public final class OutboxWorker: @unchecked Sendable {
     private func writeFinished() {
         guard !finished.isEmpty else { return }
         do {
-            try store.updateOutbox(finished.map(\.item), now: Date())
+            try store.updateOutbox(finished.map(\.item), now: scheduler.now())
         } catch {
             // The deliveries stay pending in the store and will be attempted again: at-least-once.
             log.error("outbox: cannot record delivery results: \(error)")
@@ -288,19 +292,15 @@ public final class OutboxWorker: @unchecked Sendable {
     /// One synchronous attempt for `test-notify`, outside the outbox.
     public func testDelivery(_ payload: [UInt8], notificationID: String, receiver: ReceiverConfig) -> DeliveryOutcome {
         let allowed = queue.sync { self.allowed }
-        return testQueue.sync { testDeliverer.deliver(payload, notificationID: notificationID, to: receiver, now: Date(), allowed: allowed) }
+        return testQueue.sync { testDeliverer.deliver(payload, notificationID: notificationID, to: receiver, now: scheduler.now(), allowed: allowed) }
     }
 
     private func schedule(at date: Date) {
         timer?.cancel()
         guard !stopping.load(ordering: .relaxed) else { return }
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(wallDeadline: .now() + max(0, date.timeIntervalSinceNow), leeway: .milliseconds(50))
-        t.setEventHandler { [weak self] in
+        timer = scheduler.schedule(at: date, leeway: .milliseconds(50), on: queue) { [weak self] in
             self?.lookForReceivers = true
             self?.drain()
         }
-        t.resume()
-        timer = t
     }
 }

@@ -11,7 +11,7 @@ extension Daemon {
     func stateWriteFailed(_ error: any Error) {
         metrics.count("state_write_errors")
         guard stateFault == nil else { return }
-        stateFault = (error: "\(error)", since: Date())
+        stateFault = (error: "\(error)", since: now())
         log.error("state: cannot write to \(store.path): \(error); drops wait where they are and are retried every 5s")
         SystemdNotify.send("STATUS=\(statusLine())")
         scheduleStateRetry()
@@ -26,9 +26,7 @@ extension Daemon {
         // After whatever write just succeeded has been adopted: `state_unavailable` says how long and why.
         queue.async { [weak self] in
             guard let self, !self.stopping else { return }
-            var next = self.engine
-            let changes = next.stateWasUnavailable(since: fault.since, error: fault.error, now: Date())
-            self.applyAlertChanges(changes, engine: next)
+            self.applyAlertChange("the state's recovery") { $0.stateWasUnavailable(since: fault.since, error: fault.error, now: self.now()) }
         }
     }
 
@@ -57,17 +55,13 @@ extension Daemon {
 /// Deliveries refused by the allow-lists raise `delivery_refused`; a later success resolves it.
 extension Daemon {
     func deliveryRefused(receiver: String, reason: String) {
-        var next = engine
-        let changes = next.deliveryRefused(receiver: receiver, reason: reason, now: Date())
-        if !changes.transitions.isEmpty { applyAlertChanges(changes, engine: next) }
+        applyAlertChange("the refused delivery") { $0.deliveryRefused(receiver: receiver, reason: reason, now: now()) }
     }
 
     func deliveryAllowed(receiver: String) {
         guard engine.hasAlerts(of: BuiltinRule.deliveryRefused) else { return } // the usual case, at once
         let id = Alert.id(rule: BuiltinRule.deliveryRefused, labels: Labels(["receiver": receiver]))
         guard engine.alert(id: id) != nil else { return }
-        var next = engine
-        let changes = next.deliveryAllowedAgain(receiver: receiver, now: Date())
-        applyAlertChanges(changes, engine: next)
+        applyAlertChange("the allowed delivery") { $0.deliveryAllowedAgain(receiver: receiver, now: now()) }
     }
 }

@@ -55,3 +55,13 @@ public protocol StateStore: AnyObject, Sendable {
 }
 
 extension Store: StateStore {}
+
+extension StateStore {
+    /// Records one alerting step that carries no drop (staleness, a reload, a silence ending, a
+    /// built-in alert): its alerts, transitions and groups, in one transaction.
+    public func commitAlertChanges(_ c: AlertingChange) throws {
+        let e = c.evaluation
+        try commitAlertChanges(upserted: e.upserted, removed: e.removed, transitions: e.transitions,
+                               endedAcknowledgements: e.endedAcknowledgements, groups: c.groups, removedGroups: c.removedGroups)
+    }
+}

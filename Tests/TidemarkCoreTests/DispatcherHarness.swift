@@ -15,10 +15,15 @@ func caseload(_ team: String, _ value: Double, day: Int) -> Observation {
 
 let rule = RuleConfig(name: "caseload_high", expr: "caseload", warn: Threshold.parse("> 18"), crit: Threshold.parse("> 22"))
 
-/// An engine and dispatcher driven together, the way the daemon drives them (minus the store).
+let caseloadsSource = SourceConfig(name: "caseloads", location: .directory(DirectorySource(path: "/tmp")),
+                                   shape: .wide(labels: [], values: []))
+
+/// The alerting state driven the way the daemon drives it (minus the store): each event is one step
+/// of `AlertingState`, then whatever fell due is flushed.
 struct Harness {
-    var engine: Engine
-    var dispatcher: Dispatcher
+    var state: AlertingState
+    var engine: Engine { state.engine }
+    var dispatcher: Dispatcher { state.dispatcher }
     var now = t0
     var sent: [AlertNotification] = []
     var nextID = 0
@@ -29,20 +34,23 @@ struct Harness {
     }
 
     init(configuration c: Configuration) {
-        engine = Engine(configuration: c)
-        dispatcher = Dispatcher(routes: c.routes, timeZone: TimeZone(identifier: "UTC")!)
+        state = AlertingState(configuration: c)
     }
 
     mutating func drop(_ observations: [Observation], file: String = "d.csv") {
-        let e = engine.accept(source: "caseloads", file: file, observations: observations, now: now)
-        feed(e)
+        _ = state.acceptDrop(source: caseloadsSource, file: file, sha256: "", observations: observations, startedAt: t0, now: now)
+        flush()
     }
 
-    mutating func feed(_ e: DropEvaluation) {
-        for t in e.transitions { dispatcher.add(t, labels: engine.labels(of: t.alert), now: now) }
-        let transitioned = Set(e.transitions.map(\.alert.id))
-        for a in e.upserted where !transitioned.contains(a.id) { dispatcher.refresh(a, labels: engine.labels(of: a), now: now) }
+    /// The daemon's silence-end timer fired for `id`.
+    mutating func silenceEnded(_ id: String) {
+        _ = state.silenceEnded(id: id, now: now)
         flush()
+    }
+
+    /// A restart: the engine as it was, the groups as stored.
+    mutating func restart(groups: [NotificationGroup], routes: [RouteConfig]) {
+        state = AlertingState(engine: engine, dispatcher: Dispatcher(routes: routes, timeZone: TimeZone(identifier: "UTC")!, groups: groups))
     }
 
     mutating func advance(_ seconds: Double) {
@@ -51,15 +59,10 @@ struct Harness {
     }
 
     mutating func flush() {
-        let e = engine
-        let at = now
         var counter = nextID
-        let (notes, _, _) = dispatcher.flushDue(now: now, isSilenced: { !e.silencedBy($0, at: at).isEmpty },
-                                             isAcknowledged: { e.isAcknowledged($0) }, newID: { counter += 1; return "n\(counter)" })
-        let (escalations, _) = dispatcher.escalateDue(now: now, isSilenced: { !e.silencedBy($0, at: at).isEmpty },
-                                                      isAcknowledged: { e.isAcknowledged($0) }, newID: { counter += 1; return "n\(counter)" })
+        let change = state.flushDue(now: now, newID: { counter += 1; return "n\(counter)" })
         nextID = counter
-        sent += notes + escalations
+        sent += change.notifications
     }
 
     /// `firing:2`, `resolved:1`, `repeat:firing:1` for each notification sent since the last call.
@@ -68,4 +71,3 @@ struct Harness {
         return sent.map { ($0.escalatedAfter != nil ? "escalate:" : "") + ($0.isRepeat ? "repeat:" : "") + "\($0.status):\($0.alerts.count)" }
     }
 }
-

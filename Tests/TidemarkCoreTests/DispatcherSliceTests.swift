@@ -13,27 +13,26 @@ import Testing
     }
 
     @Test func slicesTogetherAreOneFlush() {
-        var whole = Harness(route: RouteConfig(receivers: ["ops"], groupBy: ["team"], groupWait: .seconds(0)))
-        whole.drop([])
+        var whole = AlertingState(configuration: config(rules: [rule], routes: [RouteConfig(receivers: ["ops"], groupBy: ["team"],
+                                                                                             groupWait: .seconds(0))]))
         let teams = (0..<50).map { "T\($0)" }
-        let e = whole.engine.accept(source: "caseloads", file: "d.csv", observations: teams.map { caseload($0, 25, day: 3) }, now: t0)
-        for t in e.transitions { whole.dispatcher.add(t, labels: whole.engine.labels(of: t.alert), now: t0) }
-        var sliced = whole.dispatcher
+        _ = whole.acceptDrop(source: caseloadsSource, file: "d.csv", sha256: "", observations: teams.map { caseload($0, 25, day: 3) },
+                             startedAt: t0, now: t0)
+        var sliced = whole
         var n = 0
-        let all = whole.dispatcher.flushDue(now: t0, isSilenced: { _ in false }, isAcknowledged: { _ in false }, newID: { n += 1; return "\(n)" })
-        #expect(all.notifications.count == 50 && !all.more)
+        let all = whole.flushDue(now: t0, newID: { n += 1; return "\(n)" })
+        #expect(all.notifications.count == 50 && !all.moreDue)
         var pieces: [AlertNotification] = []
         var calls = 0
         while true {
             calls += 1
-            let slice = sliced.flushDue(now: t0, isSilenced: { _ in false }, isAcknowledged: { _ in false },
-                                        newID: { n += 1; return "\(n)" }, limit: 16)
+            let slice = sliced.flushDue(now: t0, limit: 16, newID: { n += 1; return "\(n)" })
             #expect(slice.notifications.count <= 16)
             pieces += slice.notifications
-            if !slice.more || calls > 10 { break }
+            if !slice.moreDue || calls > 10 { break }
         }
         #expect(calls == 4)
         #expect(pieces.map(\.groupKey) == all.notifications.map(\.groupKey))
-        #expect(sliced.groups == whole.dispatcher.groups)
+        #expect(sliced.dispatcher.groups == whole.dispatcher.groups)
     }
 }

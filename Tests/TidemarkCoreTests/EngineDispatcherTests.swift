@@ -31,7 +31,7 @@ import Testing
         h.advance(4 * 3600)
         #expect(h.take() == ["repeat:firing:1"])
         let alert = h.engine.activeAlerts[0]
-        h.engine.acknowledge(Acknowledgement(alertID: alert.id, by: "ann", at: h.now, comment: "", level: alert.level))
+        h.state.acknowledge(Acknowledgement(alertID: alert.id, by: "ann", at: h.now, comment: "", level: alert.level))
         h.advance(4 * 3600)
         #expect(h.take() == [])                           // acknowledged: no repeat
         h.drop([caseload("North", 19, day: 10)])          // same level again: still quiet
@@ -46,17 +46,14 @@ import Testing
 
     @Test func silencedAlertsAreHeldBackAndNotifiedWhenTheSilenceEndsIfStillFiring() {
         var h = Harness(route: RouteConfig(receivers: ["ops"], groupWait: .seconds(0), groupInterval: .seconds(1), repeatInterval: .hours(24)))
-        h.engine.addSilence(Silence(id: "s1", matchers: [LabelMatcher.parse("team=North")!], startsAt: t0,
+        h.state.addSilence(Silence(id: "s1", matchers: [LabelMatcher.parse("team=North")!], startsAt: t0,
                                     endsAt: t0 + 3600, author: "ann", comment: "known"))
         h.drop([caseload("North", 19, day: 3), caseload("South", 25, day: 3)])
         let sent = h.sent
         #expect(h.take() == ["firing:1"])
         #expect(sent.first?.alerts.first?.seriesLabels["team"] == "South")
         h.advance(3600)
-        // The daemon's silence-end timer touches the matching alerts' groups.
-        let ids = Set(h.engine.activeAlerts.filter { $0.seriesLabels["team"] == "North" }.map(\.id))
-        _ = h.dispatcher.touch(alertIDs: ids, now: h.now)
-        h.flush()
+        h.silenceEnded("s1")
         #expect(h.take() == ["firing:2"])
     }
 

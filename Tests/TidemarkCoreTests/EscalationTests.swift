@@ -36,7 +36,7 @@ import Testing
         _ = h.take()
         h.advance(3600)
         let alert = h.engine.activeAlerts[0]
-        h.engine.acknowledge(Acknowledgement(alertID: alert.id, by: "ann", at: h.now, comment: "on it", level: alert.level))
+        h.state.acknowledge(Acknowledgement(alertID: alert.id, by: "ann", at: h.now, comment: "on it", level: alert.level))
         h.advance(3 * 3600)
         #expect(h.take() == [])
         let key = h.dispatcher.groups.keys.first!
@@ -102,14 +102,13 @@ import Testing
         var h = Harness(route: route())
         h.drop([caseload("North", 25, day: 3)])
         _ = h.take()
-        h.engine.addSilence(Silence(id: "s1", matchers: [LabelMatcher.parse("team=North")!], startsAt: h.now,
+        h.state.addSilence(Silence(id: "s1", matchers: [LabelMatcher.parse("team=North")!], startsAt: h.now,
                                     endsAt: h.now + 6 * 3600, author: "ann", comment: "maintenance"))
         h.advance(4 * 3600)
         #expect(h.take() == [])
         #expect(h.dispatcher.nextDue.map { $0 > h.now } ?? true)   // held: not due again and again
         h.advance(2 * 3600)
-        _ = h.dispatcher.touch(alertIDs: Set(h.engine.activeAlerts.map(\.id)), now: h.now)
-        h.flush()
+        h.silenceEnded("s1")
         #expect(h.take() == ["firing:1", "escalate:firing:1"])
     }
 
@@ -120,14 +119,12 @@ import Testing
         // Kill at 1h; start again at 5h, with the groups as stored.
         h.advance(3600)
         let stored = try JSONEncoder().encode(Array(h.dispatcher.groups.values))
-        h.dispatcher = Dispatcher(routes: [route()], timeZone: TimeZone(identifier: "UTC")!,
-                                  groups: try JSONDecoder().decode([NotificationGroup].self, from: stored))
+        h.restart(groups: try JSONDecoder().decode([NotificationGroup].self, from: stored), routes: [route()])
         #expect(h.dispatcher.nextDue! <= h.now + 3 * 3600)
         h.advance(4 * 3600)
         #expect(h.take() == ["escalate:firing:1"])
         let again = try JSONEncoder().encode(Array(h.dispatcher.groups.values))
-        h.dispatcher = Dispatcher(routes: [route()], timeZone: TimeZone(identifier: "UTC")!,
-                                  groups: try JSONDecoder().decode([NotificationGroup].self, from: again))
+        h.restart(groups: try JSONDecoder().decode([NotificationGroup].self, from: again), routes: [route()])
         h.advance(60)
         #expect(h.take() == [])
     }
