@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "TidemarkStore", targets: ["TidemarkStore"]),
         .library(name: "TidemarkNotify", targets: ["TidemarkNotify"]),
         .library(name: "TidemarkDaemon", targets: ["TidemarkDaemon"]),
+        .library(name: "TidemarkControl", targets: ["TidemarkControl"]),
         .library(name: "TidemarkConfig", targets: ["TidemarkConfig"]),
         .library(name: "TidemarkCharts", targets: ["TidemarkCharts"]),
     ],
@@ -65,6 +66,7 @@ let package = Package(
         // hashing mapped 3.4 MB into every idle daemon (BENCHMARKS.md, "Idle footprint").
         .target(name: "TidemarkCrypto", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "TidemarkCore", dependencies: ["TidemarkCrypto"]),
+        .target(name: "TidemarkControl", dependencies: ["TidemarkCore"]),
         .target(name: "TidemarkConfig", dependencies: [
             "TidemarkCore",
             .product(name: "Yams", package: "Yams"),
@@ -80,10 +82,11 @@ let package = Package(
             "TidemarkCore", "TidemarkCharts", "TidemarkCrypto", "TidemarkCurl", .product(name: "Mustache", package: "swift-mustache"),
         ]),
         .target(name: "TidemarkDaemon", dependencies: [
-            "TidemarkCore", "TidemarkConfig", "TidemarkIngest", "TidemarkStore", "TidemarkNotify", "TidemarkCrypto", "CLinuxShim",
+            "TidemarkCore", "TidemarkConfig", "TidemarkControl", "TidemarkIngest", "TidemarkStore", "TidemarkNotify", "TidemarkCrypto",
+            "CLinuxShim",
         ]),
         .executableTarget(name: "tidemark", dependencies: [
-            "TidemarkCore", "TidemarkConfig", "TidemarkCurl", "TidemarkCrypto", "TidemarkIngest", "TidemarkDaemon",
+            "TidemarkCore", "TidemarkConfig", "TidemarkControl", "TidemarkCurl", "TidemarkCrypto", "TidemarkIngest", "TidemarkDaemon",
             "TidemarkNotify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -96,7 +99,7 @@ let package = Package(
         .testTarget(name: "TidemarkChartsTests", dependencies: ["TidemarkCharts", "TidemarkCore", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkNotifyTests", dependencies: ["TidemarkNotify", "TidemarkCharts", "TidemarkCore", "TidemarkCrypto", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"]),
-        .testTarget(name: "TidemarkDaemonTests", dependencies: ["TidemarkDaemon", "TidemarkStore", "TidemarkCore", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkDaemonTests", dependencies: ["TidemarkDaemon", "TidemarkControl", "TidemarkStore", "TidemarkCore", "TidemarkTestSupport"]),
         // Runs the real `tidemark` binary as a subprocess; depending on it makes `swift test` build it.
         .testTarget(name: "EndToEndTests", dependencies: ["tidemark", "TidemarkTestSupport", "TidemarkStore", "TidemarkCore", "TidemarkDaemon", "TidemarkCrypto"]),
     ],

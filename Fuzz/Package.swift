@@ -39,7 +39,7 @@ let package = Package(
             "FuzzSupport", .product(name: "TidemarkCore", package: "tidemark"),
         ], swiftSettings: fuzzFlags),
         .executableTarget(name: "fuzz-control", dependencies: [
-            "FuzzSupport", .product(name: "TidemarkDaemon", package: "tidemark"), .product(name: "TidemarkCore", package: "tidemark"),
+            "FuzzSupport", .product(name: "TidemarkControl", package: "tidemark"), .product(name: "TidemarkCore", package: "tidemark"),
         ], swiftSettings: fuzzFlags),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkControl
 import TidemarkCore
 import TidemarkNotify
 import TidemarkStore
@@ -9,7 +10,7 @@ extension Daemon {
     /// A reply that records the write command's outcome before answering (forbidden attempts too).
     func audited(_ request: ControlRequest, reply: @escaping @Sendable (Result<String, ControlError>) -> Void)
         -> @Sendable (Result<String, ControlError>) -> Void {
-        guard Daemon.writeCommands.contains(request.command) else { return reply }
+        guard request.known?.requiresAdmin == true else { return reply }
         let store: (any StateStore)? = self.store
         let log = self.log
         return { result in
@@ -46,7 +47,7 @@ extension Daemon {
     }
 
     func auditJSON(_ r: ControlRequest) throws -> JSON {
-        let limit = try positive(r, "limit", default: 20)
+        let limit = try positive(r, .limit, default: 20)
         return .array(try store.audit(limit: limit).map { e in
             .object([("seq", .int(Int(e.seq))), ("at", .string(rfc3339(e.at))), ("action", .string(e.action)),
                      ("user", .string(e.user)), ("uid", .int(e.uid)),

@@ -1,5 +1,6 @@
 import Foundation
 import TidemarkCharts
+import TidemarkControl
 import TidemarkCore
 import TidemarkNotify
 
@@ -8,7 +9,7 @@ extension Daemon {
     /// One series' stored history as a PNG (base64), with its alt text. The labels must pick exactly one
     /// series; a metric with no history is an error, never an empty picture.
     func chart(_ r: ControlRequest) throws -> JSON {
-        guard let metric = r.string("metric"), !metric.isEmpty else { throw ControlError(.invalid, "chart needs \"metric\"") }
+        guard let metric = r.string(.metric), !metric.isEmpty else { throw ControlError(.invalid, "chart needs \"metric\"") }
         let wanted = try labelArguments(r)
         let all = engine.series.series(of: metric)
         guard !all.isEmpty else {

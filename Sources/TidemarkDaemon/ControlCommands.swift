@@ -1,37 +1,33 @@
 import Dispatch
 import Foundation
+import TidemarkControl
 import TidemarkCore
 import TidemarkNotify
 import TidemarkStore
 
 /// The control-socket commands (SPEC §8). Each runs on the engine queue, so it sees a consistent state.
 extension Daemon {
-    static let writeCommands: Set<String> = ["silence.add", "silence.expire", "ack", "reload", "test-notify", "outbox.retry"]
-    public static let commands: [String] = ["status", "sources", "drops", "alerts", "rules", "history", "silence.add",
-                                            "silence.list", "silence.expire", "ack", "reload", "test-notify", "outbox.retry", "metrics",
-                                            "audit", "chart", "digest.preview"]
-
     func handle(_ request: ControlRequest, reply plainReply: @escaping @Sendable (Result<String, ControlError>) -> Void) {
         let reply = audited(request, reply: plainReply)
-        guard Daemon.commands.contains(request.command) else {
-            return reply(.failure(ControlError(.unknownCommand, "unknown command \"\(request.command)\" (commands: \(Daemon.commands.joined(separator: ", ")))")))
+        guard let command = request.known else {
+            return reply(.failure(ControlError(.unknownCommand, "unknown command \"\(request.command)\" (commands: \(ControlCommand.wireNames))")))
         }
         // On the control server's queue: `loaded` is the engine queue's, so read the group's locked copy.
-        if Daemon.writeCommands.contains(request.command) {
+        if command.requiresAdmin {
             let group = adminGroup.withLock { $0 }
             guard request.peer.isAdmin(adminGroup: group) else {
-                return reply(.failure(ControlError(.forbidden, "\(request.command) needs root, the daemon's user or a member of \(group ?? "the admin group") (you are \(request.peer.userName))")))
+                return reply(.failure(ControlError(.forbidden, "\(command.rawValue) needs root, the daemon's user or a member of \(group ?? "the admin group") (you are \(request.peer.userName))")))
             }
         }
         // A burst of `status` polls is answered from the cache without waiting for the engine queue.
-        if request.command == "status", let text = validStatusCache(now: now()) { return reply(.success(text)) }
+        if command == .status, let text = validStatusCache(now: now()) { return reply(.success(text)) }
         queue.async { [self] in
-            if let refusal = standbyRefusal(request.command) { return reply(.failure(refusal)) }
-            if request.command == "test-notify" { return testNotify(request, reply: reply) }
-            defer { if Daemon.writeCommands.contains(request.command) { noteChange() } }
+            if let refusal = standbyRefusal(command) { return reply(.failure(refusal)) }
+            if command == .testNotify { return testNotify(request, reply: reply) }
+            defer { if command.requiresAdmin { noteChange() } }
             do {
-                if request.command == "status" { return reply(.success(try cachedStatus(now: now()))) }
-                reply(.success(try execute(request).serialized()))
+                if command == .status { return reply(.success(try cachedStatus(now: now()))) }
+                reply(.success(try execute(command, request).serialized()))
             } catch let e as ControlError {
                 reply(.failure(e))
             } catch {
@@ -61,25 +57,25 @@ extension Daemon {
         return statusCache.withLock { cached in cached.flatMap { $0.key == key ? $0.text : nil } }
     }
 
-    func execute(_ r: ControlRequest) throws -> JSON {
+    func execute(_ command: ControlCommand, _ r: ControlRequest) throws -> JSON {
         dispatchPrecondition(condition: .onQueue(queue))
         let now = self.now()
-        switch r.command {
-        case "status": return try status(now: now)
-        case "sources": return .array(try loaded.configuration.sources.map { try sourceJSON($0, now: now) })
-        case "drops":
-            let limit = try positive(r, "limit", default: 20)
-            if let s = r.string("source"), loaded.configuration.source(named: s) == nil {
+        switch command {
+        case .status: return try status(now: now)
+        case .sources: return .array(try loaded.configuration.sources.map { try sourceJSON($0, now: now) })
+        case .drops:
+            let limit = try positive(r, .limit, default: 20)
+            if let s = r.string(.source), loaded.configuration.source(named: s) == nil {
                 throw ControlError(.notFound, "no source named \"\(s)\"")
             }
-            return .array(try store.drops(source: r.string("source"), limit: limit).map(dropJSON))
-        case "alerts": return try alerts(r, now: now)
-        case "rules": return rules()
-        case "history": return try history(r)
-        case "silence.add": return try addSilence(r, now: now)
-        case "silence.list": return .array(engine.silences.map { silenceJSON($0, now: now) })
-        case "silence.expire":
-            guard let id = r.string("id") else { throw ControlError(.invalid, "silence.expire needs \"id\"") }
+            return .array(try store.drops(source: r.string(.source), limit: limit).map(dropJSON))
+        case .alerts: return try alerts(r, now: now)
+        case .rules: return rules()
+        case .history: return try history(r)
+        case .silenceAdd: return try addSilence(r, now: now)
+        case .silenceList: return .array(engine.silences.map { silenceJSON($0, now: now) })
+        case .silenceExpire:
+            guard let id = r.string(.id) else { throw ControlError(.invalid, "silence.expire needs \"id\"") }
             var next = alerting
             guard let s = next.expireSilence(id: id, now: now) else { throw ControlError(.notFound, "no silence with id \(id)") }
             try store.saveSilence(s)
@@ -87,29 +83,29 @@ extension Daemon {
             log.info("silence expired", [("id", id), ("by", r.peer.userName)])
             silenceEnded(id)
             return .object([("id", .string(id))])
-        case "ack": return try acknowledge(r, now: now)
-        case "reload":
+        case .ack: return try acknowledge(r, now: now)
+        case .reload:
             switch reload(cause: "reload by \(r.peer.userName)") {
             case .success(let ok): return .object([("sha256", .string(ok.sha256)), ("loaded_at", .string(rfc3339(ok.loadedAt)))])
             case .failure(let f): throw ControlError(.invalid, "config invalid; the running config stays:\n" + f.errors.joined(separator: "\n"))
             }
-        case "outbox.retry":
-            let n = try store.retryDead(id: r.string("id"), now: now)
-            if let id = r.string("id"), n == 0 { throw ControlError(.notFound, "no dead delivery with id \(id)") }
+        case .outboxRetry:
+            let n = try store.retryDead(id: r.string(.id), now: now)
+            if let id = r.string(.id), n == 0 { throw ControlError(.notFound, "no dead delivery with id \(id)") }
             log.info("outbox: requeued dead deliveries", [("count", "\(n)"), ("by", r.peer.userName)])
             outbox.kick()
             return .object([("requeued", .int(n))])
-        case "metrics": return .object([("text", .string(try metricsText(now: now)))])
-        case "audit": return try auditJSON(r)
-        case "chart": return try chart(r)
-        case "digest.preview": return try digestPreview(r, now: now)
-        default: throw ControlError(.unknownCommand, "unknown command \"\(r.command)\"")
+        case .metrics: return .object([("text", .string(try metricsText(now: now)))])
+        case .audit: return try auditJSON(r)
+        case .chart: return try chart(r)
+        case .digestPreview: return try digestPreview(r, now: now)
+        case .testNotify: throw ControlError(.internal, "test-notify is answered asynchronously") // handled before
         }
     }
 
-    func positive(_ r: ControlRequest, _ key: String, default d: Int) throws -> Int {
-        guard r.args[key] != nil else { return d }
-        guard let n = r.int(key), n > 0 else { throw ControlError(.invalid, "\"\(key)\" must be a positive integer") }
+    func positive(_ r: ControlRequest, _ key: ControlArgument, default d: Int) throws -> Int {
+        guard r[key] != nil else { return d }
+        guard let n = r.int(key), n > 0 else { throw ControlError(.invalid, "\"\(key.rawValue)\" must be a positive integer") }
         return min(n, 10_000)
     }
 
@@ -171,15 +167,15 @@ extension Daemon {
     }
 
     func alerts(_ r: ControlRequest, now: Date) throws -> JSON {
-        let state = r.string("state")
+        let state = r.string(.state)
         guard state == nil || ["pending", "firing", "all"].contains(state!) else {
             throw ControlError(.invalid, "\"state\" must be pending, firing or all")
         }
-        if let rule = r.string("rule"), engine.rule(named: rule) == nil, !BuiltinRule.all.contains(rule) {
+        if let rule = r.string(.rule), engine.rule(named: rule) == nil, !BuiltinRule.all.contains(rule) {
             throw ControlError(.notFound, "no rule named \"\(rule)\"")
         }
         let list = engine.activeAlerts.filter { a in
-            (state == nil || state == "all" || a.phase.rawValue == state) && (r.string("rule") == nil || a.rule == r.string("rule"))
+            (state == nil || state == "all" || a.phase.rawValue == state) && (r.string(.rule) == nil || a.rule == r.string(.rule))
         }
         return .array(list.map { alertJSON($0, now: now) })
     }
@@ -227,8 +223,8 @@ extension Daemon {
     }
 
     func history(_ r: ControlRequest) throws -> JSON {
-        guard let metric = r.string("metric"), !metric.isEmpty else { throw ControlError(.invalid, "history needs \"metric\"") }
-        let limit = try positive(r, "limit", default: 30)
+        guard let metric = r.string(.metric), !metric.isEmpty else { throw ControlError(.invalid, "history needs \"metric\"") }
+        let limit = try positive(r, .limit, default: 30)
         let wanted = try labelArguments(r)
         let known = try engine.series.metricNames.contains(metric) || !store.history(metric: metric, matching: { _ in true }, limit: 1).isEmpty
         guard known else {
@@ -259,7 +255,7 @@ extension Daemon {
     /// `"labels": {"team": "North"}`, checked.
     func labelArguments(_ r: ControlRequest) throws -> [String: String] {
         var wanted: [String: String] = [:]
-        if let labels = r.args["labels"] {
+        if let labels = r[.labels] {
             guard case .object(let pairs) = labels else { throw ControlError(.invalid, "\"labels\" must be an object of strings") }
             for (k, v) in pairs {
                 guard let s = v.stringValue else { throw ControlError(.invalid, "label \(k) must be a string") }
@@ -270,7 +266,7 @@ extension Daemon {
     }
 
     func addSilence(_ r: ControlRequest, now: Date) throws -> JSON {
-        guard let list = r.args["matchers"]?.arrayValue, !list.isEmpty else {
+        guard let list = r[.matchers]?.arrayValue, !list.isEmpty else {
             throw ControlError(.invalid, "silence.add needs \"matchers\": [\"label=value\", ...]")
         }
         var matchers: [LabelMatcher] = []
@@ -281,10 +277,10 @@ extension Daemon {
             matchers.append(parsed)
         }
         let endsAt: Date
-        if let d = r.string("duration") {
+        if let d = r.string(.duration) {
             guard let span = TimeSpan.parse(d), span.milliseconds > 0 else { throw ControlError(.invalid, "bad duration \"\(d)\" (like 2h, 1d, 30m)") }
             endsAt = now.addingTimeInterval(span.seconds)
-        } else if let e = r.string("ends_at") {
+        } else if let e = r.string(.endsAt) {
             guard let date = ISO8601DateFormatter().date(from: e), date > now else {
                 throw ControlError(.invalid, "\"ends_at\" must be a future RFC 3339 time such as 2026-11-23T09:00:00Z")
             }
@@ -292,11 +288,11 @@ extension Daemon {
         } else {
             throw ControlError(.invalid, "silence.add needs \"duration\" or \"ends_at\"")
         }
-        guard let comment = r.string("comment"), !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard let comment = r.string(.comment), !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw ControlError(.invalid, "silence.add needs a \"comment\" saying why")
         }
         let silence = Silence(id: Daemon.newID(), matchers: matchers, startsAt: now, endsAt: endsAt,
-                              author: r.string("author") ?? r.peer.userName, comment: comment)
+                              author: r.string(.author) ?? r.peer.userName, comment: comment)
         try store.saveSilence(silence)
         alerting.addSilence(silence)
         scheduleSilenceEnd(silence)
@@ -314,10 +310,10 @@ extension Daemon {
     }
 
     func acknowledge(_ r: ControlRequest, now: Date) throws -> JSON {
-        guard let id = r.string("id") else { throw ControlError(.invalid, "ack needs \"id\"") }
+        guard let id = r.string(.id) else { throw ControlError(.invalid, "ack needs \"id\"") }
         guard let alert = engine.alert(id: id) else { throw ControlError(.notFound, "no active alert with id \(id)") }
-        let ack = Acknowledgement(alertID: id, by: r.string("author") ?? r.peer.userName, at: now,
-                                  comment: r.string("comment") ?? "", level: alert.level)
+        let ack = Acknowledgement(alertID: id, by: r.string(.author) ?? r.peer.userName, at: now,
+                                  comment: r.string(.comment) ?? "", level: alert.level)
         try store.saveAcknowledgement(ack)
         alerting.acknowledge(ack)
         log.info("alert acknowledged", [("id", id), ("rule", alert.rule), ("by", ack.by)])
@@ -325,7 +321,7 @@ extension Daemon {
     }
 
     func testNotify(_ r: ControlRequest, reply: @escaping @Sendable (Result<String, ControlError>) -> Void) {
-        guard let name = r.string("receiver") else { return reply(.failure(ControlError(.invalid, "test-notify needs \"receiver\""))) }
+        guard let name = r.string(.receiver) else { return reply(.failure(ControlError(.invalid, "test-notify needs \"receiver\""))) }
         guard let receiver = loaded.configuration.receivers.first(where: { $0.name == name }) else {
             let names = loaded.configuration.receivers.map(\.name).joined(separator: ", ")
             return reply(.failure(ControlError(.notFound, "no receiver named \"\(name)\" (receivers: \(names))")))

@@ -1,69 +1,12 @@
 @preconcurrency import Glibc
 import Dispatch
 import Foundation
+import TidemarkControl
 import TidemarkCore
-
-/// An error reply's code (SPEC §8).
-public enum ControlErrorCode: String, Sendable {
-    case badRequest = "bad_request", unknownCommand = "unknown_command", forbidden, notFound = "not_found", invalid,
-         tooLarge = "too_large", `internal`
-}
-
-/// A control request that failed, with the code and a message for the operator.
-public struct ControlError: Error, Sendable {
-    public let code: ControlErrorCode
-    public let message: String
-    /// The reply line (with its newline) that carries this error for the request `id`.
-    public func replyLine(id: JSON) -> String {
-        JSON.object([("id", id), ("ok", .bool(false)),
-                     ("error", .object([("code", .string(code.rawValue)), ("message", .string(message))]))]).serialized() + "\n"
-    }
-
-    public init(_ code: ControlErrorCode, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
-
-/// One parsed request and who sent it.
-public struct ControlRequest: Sendable {
-    public let id: JSON
-    public let command: String
-    public let args: JSON
-    public let peer: PeerCredentials
-
-    /// Decodes one request line (without its newline). Never throws: a bad line is the `bad_request`
-    /// error to answer, with the request's id when it had one.
-    public static func decode(_ line: [UInt8], peer: PeerCredentials) -> Result<ControlRequest, DecodeFailure> {
-        guard let json = try? JSON.parse(line) else { return .failure(DecodeFailure(id: .null, error: ControlError(.badRequest, "malformed JSON"))) }
-        guard case .object = json else {
-            return .failure(DecodeFailure(id: .null, error: ControlError(.badRequest, "a request is a JSON object")))
-        }
-        let id = json["id"] ?? JSON.null
-        guard let cmd = json["cmd"]?.stringValue, !cmd.isEmpty else {
-            return .failure(DecodeFailure(id: id, error: ControlError(.badRequest, "missing \"cmd\"")))
-        }
-        let args = json["args"] ?? JSON.object([])
-        guard case .object = args else { return .failure(DecodeFailure(id: id, error: ControlError(.badRequest, "\"args\" must be an object"))) }
-        return .success(ControlRequest(id: id, command: cmd, args: args, peer: peer))
-    }
-
-    /// A line that is not a request: the error to answer, with the request's id when it had one.
-    public struct DecodeFailure: Error {
-        public let id: JSON
-        public let error: ControlError
-    }
-
-    public func string(_ key: String) -> String? { args[key]?.stringValue }
-    public func int(_ key: String) -> Int? {
-        // Int(exactly:) — a huge or fractional number is not an Int (and Int(1e300) would trap).
-        if let d = args[key]?.numberValue { return Int(exactly: d) }
-        return args[key]?.stringValue.flatMap { Int($0) }
-    }
-}
 
 /// The Unix control socket: newline-delimited JSON, requests answered in order per connection,
 /// bounded line size, connection count and idle time (SPEC §8). Plain POSIX on Dispatch sources.
+/// `@unchecked Sendable`: the listening socket and connection table are touched only on `queue`.
 public final class ControlServer: @unchecked Sendable {
     /// Answers a request with its `result` already serialized as JSON (so a handler can reuse a cached one).
     public typealias Handler = @Sendable (ControlRequest, @escaping @Sendable (Result<String, ControlError>) -> Void) -> Void
@@ -251,7 +194,7 @@ private final class Connection: @unchecked Sendable {
                     guard !closed else { return }
                     switch result {
                     case .success(let result):
-                        send("{\"id\":" + request.id.serialized() + ",\"ok\":true,\"result\":" + result + "}\n")
+                        send(ControlReply.successLine(id: request.id, result: result))
                     case .failure(let error):
                         send(error.replyLine(id: request.id))
                     }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import TidemarkControl
 import TidemarkCore
 import TidemarkStore
 
@@ -34,14 +35,12 @@ extension Daemon {
         cluster.schedule(on: queue) { [weak self] in self?.clusterTick() }
     }
 
-    /// Commands a standby answers itself: what the shared database holds. The rest need the state a
-    /// standby has not loaded, so they name the daemon to ask instead.
-    static let standbyCommands: Set<String> = ["status", "drops", "history", "audit", "metrics"]
-
-    func standbyRefusal(_ command: String) -> ControlError? {
-        guard let cluster, cluster.role != .active, !Daemon.standbyCommands.contains(command) else { return nil }
+    /// A standby answers what the shared database holds (`ControlCommand.answeredByStandby`); the other
+    /// commands need the state a standby has not loaded, so the refusal names the daemon to ask.
+    func standbyRefusal(_ command: ControlCommand) -> ControlError? {
+        guard let cluster, cluster.role != .active, !command.answeredByStandby else { return nil }
         let holder = (try? cluster.store.clusterLeases())?.first { $0.name == "active" && $0.held }?.holder
         return ControlError(.invalid, "this daemon is a standby (\(cluster.refusal ?? "it does not hold the active lease")); " +
-                            "send \(command) to the active daemon" + (holder.map { " (\($0))" } ?? ""))
+                            "send \(command.rawValue) to the active daemon" + (holder.map { " (\($0))" } ?? ""))
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import TidemarkControl
 import TidemarkCore
 import TidemarkNotify
 import TidemarkStore
@@ -98,7 +99,7 @@ extension Daemon {
 
     /// `digest.preview`: the HTML a digest would send now, with its charts inline, without sending.
     func digestPreview(_ r: ControlRequest, now: Date) throws -> JSON {
-        guard let name = r.string("name"), !name.isEmpty else { throw ControlError(.invalid, "digest.preview needs \"name\"") }
+        guard let name = r.string(.name), !name.isEmpty else { throw ControlError(.invalid, "digest.preview needs \"name\"") }
         guard let digest = loaded.configuration.digests.first(where: { $0.name == name }) else {
             let names = loaded.configuration.digests.map(\.name)
             throw ControlError(.notFound, "no digest named \"\(name)\"" + (names.isEmpty ? " (the config has no digests:)" : " (digests: \(names.joined(separator: ", ")))"))

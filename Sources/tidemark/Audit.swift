@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TidemarkControl
 import TidemarkCore
 
 /// `tidemark audit`: who did what, and when (SPEC §17).
@@ -10,9 +11,9 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: "How many (default 20).") var limit: Int?
     @OptionGroup var client: ClientOptions
     func run() throws {
-        var args: [(String, JSON)] = []
-        if let limit { args.append(("limit", .int(limit))) }
-        client.output(try client.call("audit", args)) { r in
+        var args: [(ControlArgument, JSON)] = []
+        if let limit { args.append((.limit, .int(limit))) }
+        client.output(try client.call(.audit, args)) { r in
             Table(headers: ["AT", "ACTION", "USER", "UID", "OUTCOME", "ARGUMENTS"], rows: r.items.map { e in
                 let outcome = e["outcome"]?.text ?? ""
                 let detail = e["detail"]?.stringValue.map { ": " + $0.prefix(80) } ?? ""

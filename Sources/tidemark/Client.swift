@@ -2,8 +2,8 @@
 import ArgumentParser
 import Foundation
 import TidemarkConfig
+import TidemarkControl
 import TidemarkCore
-import TidemarkDaemon
 
 /// Options every client command shares: where the daemon is, and JSON output.
 struct ClientOptions: ParsableArguments {
@@ -21,59 +21,28 @@ struct ClientOptions: ParsableArguments {
     }
 
     /// Sends one request; prints the error and exits 1 (or 3 when unreachable) on failure.
-    func call(_ command: String, _ args: [(String, JSON)] = []) throws -> JSON {
+    func call(_ command: ControlCommand, _ args: [(ControlArgument, JSON)] = []) throws -> JSON {
         let path = socketPath
         var stderr = StandardError()
-        let reply: JSON
+        let reply: ControlReply
         do {
-            reply = try ControlClient.request(path: path, command: command, args: .object(args))
-        } catch let e as ControlClient.Unreachable {
-            print("tidemark: cannot reach the daemon at \(path): \(e.reason)", to: &stderr)
+            reply = try ControlClient.send(ControlRequest(command, args), path: path)
+        } catch {
+            print("tidemark: cannot reach the daemon at \(path): \(error.reason)", to: &stderr)
             throw ExitCode(3)
         }
-        if reply["ok"]?.boolValue == true { return reply["result"] ?? .null }
-        let code = reply["error"]?["code"]?.stringValue ?? "internal"
-        let message = reply["error"]?["message"]?.stringValue ?? "no message"
-        if json { print(reply.pretty()) }
-        print("tidemark: \(command): \(message) (\(code))", to: &stderr)
-        throw ExitCode(1)
+        switch reply {
+        case .success(let result): return result
+        case .failure(let e):
+            if json { print(JSON.object([("ok", .bool(false)), ("error", e.json)]).pretty()) }
+            print("tidemark: \(command.rawValue): \(e.message) (\(e.code.rawValue))", to: &stderr)
+            throw ExitCode(1)
+        }
     }
 
     /// Prints the result as JSON, or hands it to the text renderer.
     func output(_ result: JSON, text: (JSON) -> String) {
         print(json ? result.pretty() : text(result), terminator: json ? "\n" : "")
-    }
-}
-
-/// A blocking NDJSON client for the control socket.
-enum ControlClient {
-    struct Unreachable: Error { let reason: String }
-
-    static func request(path: String, command: String, args: JSON, timeout: Int32 = 60) throws -> JSON {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Unreachable(reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        guard let rc = withUnixAddress(path, { connect(fd, $0, $1) }) else { throw Unreachable(reason: "socket path too long") }
-        guard rc == 0 else { throw Unreachable(reason: String(cString: strerror(errno))) }
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        let line = Array((JSON.object([("id", .int(1)), ("cmd", .string(command)), ("args", args)]).serialized() + "\n").utf8)
-        var sent = 0
-        while sent < line.count {
-            let n = line[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw Unreachable(reason: "write: \(String(cString: strerror(errno)))") }
-            sent += n
-        }
-        var input: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        while !input.contains(10) {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw Unreachable(reason: n == 0 ? "the daemon closed the connection" : String(cString: strerror(errno))) }
-            input += buffer[0..<n]
-        }
-        let reply = Array(input[..<input.firstIndex(of: 10)!])
-        guard let json = try? JSON.parse(reply) else { throw Unreachable(reason: "unreadable reply") }
-        return json
     }
 }
 
@@ -111,7 +80,7 @@ struct Status: ParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() throws {
-        let r = try client.call("status")
+        let r = try client.call(.status)
         client.output(r) { r in
             var out = "tidemark \(r["version"]?.text ?? "") (pid \(r["pid"]?.text ?? "")), up \(r["uptime_seconds"]?.text ?? "0")s since \(r["started_at"]?.text ?? "")\n"
             let c = r["config"]
@@ -167,7 +136,7 @@ struct Sources: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Sources with their last drop and staleness.")
     @OptionGroup var client: ClientOptions
     func run() throws {
-        client.output(try client.call("sources")) { sourcesTable($0.items) }
+        client.output(try client.call(.sources)) { sourcesTable($0.items) }
     }
 }
 
@@ -177,10 +146,10 @@ struct Drops: ParsableCommand {
     @Option(name: .long, help: "How many (default 20).") var limit: Int?
     @OptionGroup var client: ClientOptions
     func run() throws {
-        var args: [(String, JSON)] = []
-        if let source { args.append(("source", .string(source))) }
-        if let limit { args.append(("limit", .int(limit))) }
-        client.output(try client.call("drops", args)) { r in
+        var args: [(ControlArgument, JSON)] = []
+        if let source { args.append((.source, .string(source))) }
+        if let limit { args.append((.limit, .int(limit))) }
+        client.output(try client.call(.drops, args)) { r in
             var out = Table(headers: ["ID", "SOURCE", "FILE", "STATUS", "AS OF", "OBS", "REVISED", "WITHDRAWN", "RECEIVED", "SHA256"],
                             rows: r.items.map { d in
                 [d["id"]?.text ?? "", d["source"]?.text ?? "", d["file"]?.text ?? "", d["status"]?.text ?? "", d["as_of"]?.text ?? "-",
@@ -201,10 +170,10 @@ struct Alerts: ParsableCommand {
     @Option(name: .long, help: "Only this rule.") var rule: String?
     @OptionGroup var client: ClientOptions
     func run() throws {
-        var args: [(String, JSON)] = []
-        if let state { args.append(("state", .string(state))) }
-        if let rule { args.append(("rule", .string(rule))) }
-        client.output(try client.call("alerts", args)) { r in
+        var args: [(ControlArgument, JSON)] = []
+        if let state { args.append((.state, .string(state))) }
+        if let rule { args.append((.rule, .string(rule))) }
+        client.output(try client.call(.alerts, args)) { r in
             guard !r.items.isEmpty else { return "no alerts\n" }
             return Table(headers: ["ID", "RULE", "STATE", "LEVEL", "VALUE", "THRESHOLD", "AS OF", "LABELS", "NOTE"], rows: r.items.map { a in
                 var note: [String] = []
@@ -228,7 +197,7 @@ struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Rules with thresholds and current verdicts.")
     @OptionGroup var client: ClientOptions
     func run() throws {
-        client.output(try client.call("rules")) { r in
+        client.output(try client.call(.rules)) { r in
             Table(headers: ["RULE", "WARN", "CRIT", "CLEAR", "FOR", "SERIES", "FIRING", "RED", "AMBER", "PENDING", "EXPR"], rows: r.items.map { x in
                 [x["name"]?.text ?? "", x["warn"]?.text ?? "-", x["crit"]?.text ?? "-", x["clear"]?.text ?? "-", x["for"]?.text ?? "",
                  x["series"]?.text ?? "0", x["firing"]?.text ?? "0", x["critical"]?.text ?? "0", x["warning"]?.text ?? "0",
@@ -250,9 +219,9 @@ struct History: ParsableCommand {
     }
 
     func run() throws {
-        var args: [(String, JSON)] = [("metric", .string(metric))] + labelArgument(label)
-        if let limit { args.append(("limit", .int(limit))) }
-        client.output(try client.call("history", args)) { r in
+        var args: [(ControlArgument, JSON)] = [(.metric, .string(metric))] + labelArgument(label)
+        if let limit { args.append((.limit, .int(limit))) }
+        client.output(try client.call(.history, args)) { r in
             guard !r.items.isEmpty else { return "no values for \(metric)\n" }
             let values = r.items.reversed().compactMap { $0["value"]?.numberValue }
             var out = "\(metric)  \(sparkline(values))  (oldest → newest)\n\n"
@@ -268,9 +237,9 @@ struct History: ParsableCommand {
 }
 
 /// `--label K=V`s as the socket's `"labels"` object (none when there are none).
-func labelArgument(_ labels: [String]) -> [(String, JSON)] {
+func labelArgument(_ labels: [String]) -> [(ControlArgument, JSON)] {
     guard !labels.isEmpty else { return [] }
-    return [("labels", .object(labels.map { l in
+    return [(.labels, .object(labels.map { l in
         let parts = l.split(separator: "=", maxSplits: 1)
         return (String(parts[0]), .string(parts.count > 1 ? String(parts[1]) : ""))
     }))]
@@ -295,10 +264,10 @@ struct SilenceCommand: ParsableCommand {
         }
 
         func run() throws {
-            var args: [(String, JSON)] = [("matchers", .array(matchers.map(JSON.string))), ("duration", .string(duration)),
-                                          ("comment", .string(comment))]
-            if let author { args.append(("author", .string(author))) }
-            client.output(try client.call("silence.add", args)) { "silence \($0["id"]?.text ?? "") until \($0["ends_at"]?.text ?? "")\n" }
+            var args: [(ControlArgument, JSON)] = [(.matchers, .array(matchers.map(JSON.string))), (.duration, .string(duration)),
+                                          (.comment, .string(comment))]
+            if let author { args.append((.author, .string(author))) }
+            client.output(try client.call(.silenceAdd, args)) { "silence \($0["id"]?.text ?? "") until \($0["ends_at"]?.text ?? "")\n" }
         }
     }
 
@@ -306,7 +275,7 @@ struct SilenceCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List silences.")
         @OptionGroup var client: ClientOptions
         func run() throws {
-            client.output(try client.call("silence.list")) { r in
+            client.output(try client.call(.silenceList)) { r in
                 guard !r.items.isEmpty else { return "no silences\n" }
                 return Table(headers: ["ID", "MATCHERS", "ENDS AT", "ACTIVE", "AUTHOR", "COMMENT"], rows: r.items.map { s in
                     [s["id"]?.text ?? "", s["matchers"]?.text ?? "", s["ends_at"]?.text ?? "", s["active"]?.text ?? "",
@@ -321,7 +290,7 @@ struct SilenceCommand: ParsableCommand {
         @Argument(help: "The silence id.") var id: String
         @OptionGroup var client: ClientOptions
         func run() throws {
-            client.output(try client.call("silence.expire", [("id", .string(id))])) { "expired \($0["id"]?.text ?? "")\n" }
+            client.output(try client.call(.silenceExpire, [(.id, .string(id))])) { "expired \($0["id"]?.text ?? "")\n" }
         }
     }
 }
@@ -332,9 +301,9 @@ struct Ack: ParsableCommand {
     @Option(name: .long, help: "A note for the record.") var comment: String?
     @OptionGroup var client: ClientOptions
     func run() throws {
-        var args: [(String, JSON)] = [("id", .string(alertID))]
-        if let comment { args.append(("comment", .string(comment))) }
-        client.output(try client.call("ack", args)) { "acknowledged \($0["id"]?.text ?? "")\n" }
+        var args: [(ControlArgument, JSON)] = [(.id, .string(alertID))]
+        if let comment { args.append((.comment, .string(comment))) }
+        client.output(try client.call(.ack, args)) { "acknowledged \($0["id"]?.text ?? "")\n" }
     }
 }
 
@@ -342,7 +311,7 @@ struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Re-read the config (same as SIGHUP); an invalid one is refused and the old stays.")
     @OptionGroup var client: ClientOptions
     func run() throws {
-        client.output(try client.call("reload")) { "reloaded: sha256 \(String(($0["sha256"]?.text ?? "").prefix(12))) at \($0["loaded_at"]?.text ?? "")\n" }
+        client.output(try client.call(.reload)) { "reloaded: sha256 \(String(($0["sha256"]?.text ?? "").prefix(12))) at \($0["loaded_at"]?.text ?? "")\n" }
     }
 }
 
@@ -351,7 +320,7 @@ struct TestNotify: ParsableCommand {
     @Argument(help: "The receiver name.") var receiver: String
     @OptionGroup var client: ClientOptions
     func run() throws {
-        let r = try client.call("test-notify", [("receiver", .string(receiver))])
+        let r = try client.call(.testNotify, [(.receiver, .string(receiver))])
         client.output(r) { "\($0["delivered"]?.boolValue == true ? "delivered" : "NOT delivered") to \(receiver): \($0["detail"]?.text ?? "")\n" }
         if r["delivered"]?.boolValue != true { throw ExitCode(1) }
     }
@@ -364,8 +333,8 @@ struct OutboxCommand: ParsableCommand {
         @Argument(help: "Delivery or notification id; all dead deliveries when omitted.") var id: String?
         @OptionGroup var client: ClientOptions
         func run() throws {
-            let args: [(String, JSON)] = id.map { [("id", .string($0))] } ?? []
-            client.output(try client.call("outbox.retry", args)) { "requeued \($0["requeued"]?.text ?? "0")\n" }
+            let args: [(ControlArgument, JSON)] = id.map { [(.id, .string($0))] } ?? []
+            client.output(try client.call(.outboxRetry, args)) { "requeued \($0["requeued"]?.text ?? "0")\n" }
         }
     }
 }
@@ -374,6 +343,6 @@ struct Metrics: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The daemon's own metrics in Prometheus text format.")
     @OptionGroup var client: ClientOptions
     func run() throws {
-        client.output(try client.call("metrics")) { $0["text"]?.text ?? "" }
+        client.output(try client.call(.metrics)) { $0["text"]?.text ?? "" }
     }
 }

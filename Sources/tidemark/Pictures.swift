@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TidemarkControl
 import TidemarkCore
 
 /// `tidemark chart` and `tidemark digest preview` (SPEC §16).
@@ -17,8 +18,8 @@ struct ChartCommand: ParsableCommand {
     }
 
     func run() throws {
-        let args: [(String, JSON)] = [("metric", .string(metric))] + labelArgument(label)
-        let result = try client.call("chart", args)
+        let args: [(ControlArgument, JSON)] = [(.metric, .string(metric))] + labelArgument(label)
+        let result = try client.call(.chart, args)
         guard let encoded = result["png"]?.stringValue, let png = Data(base64Encoded: encoded) else {
             var stderr = StandardError()
             print("tidemark: the daemon's reply has no chart", to: &stderr)
@@ -42,7 +43,7 @@ struct DigestCommand: ParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() throws {
-            let result = try client.call("digest.preview", [("name", .string(name))])
+            let result = try client.call(.digestPreview, [(.name, .string(name))])
             let html = result["html"]?.stringValue ?? ""
             guard let out else {
                 client.output(result) { _ in html + "\n" }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TidemarkControl
 import TidemarkCore
 import TidemarkDaemon
 import TidemarkStore

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TidemarkControl
 import TidemarkCore
 import TidemarkStore
 import TidemarkTestSupport

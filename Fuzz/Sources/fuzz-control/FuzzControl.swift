@@ -1,9 +1,9 @@
 // Arbitrary bytes as control-socket request lines: each decodes to a request or to the error to answer
-// (itself valid JSON), and the argument parsers the write commands use never trap.
+// (itself valid JSON), the client's reply decoder never traps, and the argument parsers the write commands use never trap.
 import Foundation
 import FuzzSupport
 import TidemarkCore
-import TidemarkDaemon
+import TidemarkControl
 
 let peer = PeerCredentials(pid: 1, uid: 1000, gid: 1000)
 
@@ -19,12 +19,14 @@ func fuzz(_ bytes: [UInt8]) -> CInt {
             let reply = failure.error.replyLine(id: failure.id)
             precondition((try? JSON.parse(Array(reply.utf8.dropLast()))) != nil, "an error reply must be valid JSON")
         case .success(let request):
-            for matcher in request.args["matchers"]?.arrayValue ?? [] {
+            for matcher in request[.matchers]?.arrayValue ?? [] {
                 _ = LabelMatcher.parse(matcher.stringValue ?? "")
             }
-            if let duration = request.string("duration") { _ = TimeSpan.parse(duration) }
-            _ = request.int("limit")
+            if let duration = request.string(.duration) { _ = TimeSpan.parse(duration) }
+            _ = request.int(.limit)
+            _ = request.known?.requiresAdmin
         }
+        _ = ControlReply.decode(Array(line))   // the client's side of the same bytes
     }
     return 0
 }
