@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import TidemarkConfig
+import TidemarkControl
 import TidemarkCore
 import TidemarkCrypto
 import TidemarkIngest
@@ -51,6 +52,7 @@ public func loadValidatedConfig(path: String) -> Result<LoadedConfiguration, Con
 /// The running daemon. All evaluation state lives on `queue` (drops, timers, control commands that
 /// read or change alerts); deliveries run on the outbox worker's own queue, because
 /// `curl_easy_perform` blocks. Every change is stored before it is adopted or acted on.
+/// `@unchecked Sendable`: mutable state is confined to `queue`; what the control queue reads is behind locks.
 public final class Daemon: @unchecked Sendable {
     let options: DaemonOptions
     let log: Log

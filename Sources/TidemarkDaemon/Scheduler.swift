@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// The daemon's sense of time: what time it is, and work to run on a queue when a time comes.
 /// `SystemScheduler` is the wall clock and Dispatch timers; an in-process test passes a manual one
@@ -34,10 +35,11 @@ public struct SystemScheduler: DaemonScheduler {
     }
 }
 
-/// Dispatch sources are thread-safe; the wrapper only gives them a `Sendable` face.
-private struct DispatchTimerWork: ScheduledWork, @unchecked Sendable {
-    let timer: any DispatchSourceTimer
-    func cancel() { timer.cancel() }
+/// A Dispatch timer behind a lock, so the compiler sees that it is shared safely.
+private final class DispatchTimerWork: ScheduledWork {
+    private let timer: Mutex<(any DispatchSourceTimer)?>
+    init(timer: sending any DispatchSourceTimer) { self.timer = Mutex(timer) }
+    func cancel() { timer.withLock { $0?.cancel() } }
 }
 
 extension Daemon {

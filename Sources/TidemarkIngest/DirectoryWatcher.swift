@@ -36,6 +36,7 @@ struct FileStamp: Equatable {
 /// Watches one drop directory: inotify for created, closed-after-write and moved-in files, a rescan every
 /// `scan_every` as a safety net (and for a directory that does not exist yet), and `settle` before a file
 /// written in place is read. A file renamed into the directory is ready at once. Everything runs on `queue`.
+/// `@unchecked Sendable`: every mutable property is touched only on `queue` (the engine's).
 public final class DirectoryWatcher: @unchecked Sendable {
     public let directory: DirectorySource
     private let queue: DispatchQueue

@@ -16,6 +16,7 @@ public enum URLPollResult: Sendable {
 
 /// Fetches a URL source every `every` with conditional GET (ETag / Last-Modified), on its own serial queue
 /// because `curl_easy_perform` blocks. One easy handle for the poller's life keeps the connection alive.
+/// `@unchecked Sendable`: the handle, validators and timer are touched only on the poller's queue.
 public final class URLPoller: @unchecked Sendable {
     public let source: URLSource
     public let maxBytes: Int
