@@ -82,11 +82,11 @@ extension Daemon {
             alerting = next
             log.info("silence expired", [("id", id), ("by", r.peer.userName)])
             silenceEnded(id)
-            return .object([("id", .string(id))])
+            return try JSON(result: Identified(id: id))
         case .ack: return try acknowledge(r, now: now)
         case .reload:
             switch reload(cause: "reload by \(r.peer.userName)") {
-            case .success(let ok): return .object([("sha256", .string(ok.sha256)), ("loaded_at", .string(rfc3339(ok.loadedAt)))])
+            case .success(let ok): return try JSON(result: Reloaded(sha256: ok.sha256, loadedAt: rfc3339(ok.loadedAt)))
             case .failure(let f): throw ControlError(.invalid, "config invalid; the running config stays:\n" + f.errors.joined(separator: "\n"))
             }
         case .outboxRetry:
@@ -94,7 +94,7 @@ extension Daemon {
             if let id = r.string(.id), n == 0 { throw ControlError(.notFound, "no dead delivery with id \(id)") }
             log.info("outbox: requeued dead deliveries", [("count", "\(n)"), ("by", r.peer.userName)])
             outbox.kick()
-            return .object([("requeued", .int(n))])
+            return try JSON(result: Requeued(requeued: n))
         case .metrics: return .object([("text", .string(try metricsText(now: now)))])
         case .audit: return try auditJSON(r)
         case .chart: return try chart(r)
@@ -298,7 +298,7 @@ extension Daemon {
         scheduleSilenceEnd(silence)
         log.info("silence added", [("id", silence.id), ("matchers", matchers.map(\.text).joined(separator: ",")),
                                    ("ends_at", rfc3339(endsAt)), ("by", silence.author)])
-        return .object([("id", .string(silence.id)), ("ends_at", .string(rfc3339(endsAt)))])
+        return try JSON(result: SilenceAdded(id: silence.id, endsAt: rfc3339(endsAt)))
     }
 
     func silenceJSON(_ s: Silence, now: Date) -> JSON {
@@ -317,7 +317,7 @@ extension Daemon {
         try store.saveAcknowledgement(ack)
         alerting.acknowledge(ack)
         log.info("alert acknowledged", [("id", id), ("rule", alert.rule), ("by", ack.by)])
-        return .object([("id", .string(id))])
+        return try JSON(result: Identified(id: id))
     }
 
     func testNotify(_ r: ControlRequest, reply: @escaping @Sendable (Result<String, ControlError>) -> Void) {
@@ -345,7 +345,8 @@ extension Daemon {
             case .retry(let e, _), .failed(let e): (delivered, detail) = (false, e)
             }
             log.info("test notification", [("receiver", name), ("delivered", "\(delivered)"), ("detail", detail)])
-            reply(.success(JSON.object([("receiver", .string(name)), ("delivered", .bool(delivered)), ("detail", .string(detail))]).serialized()))
+            let result = Result { try JSON(result: TestNotified(receiver: name, delivered: delivered, detail: detail)).serialized() }
+            reply(result.mapError { ControlError(.internal, "\($0)") })
         }
     }
 }

@@ -40,6 +40,23 @@ struct ClientOptions: ParsableArguments {
         }
     }
 
+    /// Sends a command whose result is typed; prints the reply as JSON, or the typed result as text.
+    @discardableResult
+    func call<R: ControlResult>(_ command: ControlCommand, _ args: [(ControlArgument, JSON)] = [], as type: R.Type,
+                                text: (R) -> String) throws -> R {
+        let reply = try call(command, args)
+        let result: R
+        do {
+            result = try reply.decode(R.self)
+        } catch {
+            var stderr = StandardError()
+            print("tidemark: \(command.rawValue): unexpected reply from the daemon: \(error)", to: &stderr)
+            throw ExitCode(1)
+        }
+        print(json ? reply.pretty() : text(result), terminator: json ? "\n" : "")
+        return result
+    }
+
     /// Prints the result as JSON, or hands it to the text renderer.
     func output(_ result: JSON, text: (JSON) -> String) {
         print(json ? result.pretty() : text(result), terminator: json ? "\n" : "")
@@ -267,7 +284,7 @@ struct SilenceCommand: ParsableCommand {
             var args: [(ControlArgument, JSON)] = [(.matchers, .array(matchers.map(JSON.string))), (.duration, .string(duration)),
                                           (.comment, .string(comment))]
             if let author { args.append((.author, .string(author))) }
-            client.output(try client.call(.silenceAdd, args)) { "silence \($0["id"]?.text ?? "") until \($0["ends_at"]?.text ?? "")\n" }
+            try client.call(.silenceAdd, args, as: SilenceAdded.self) { "silence \($0.id) until \($0.endsAt)\n" }
         }
     }
 
@@ -290,7 +307,7 @@ struct SilenceCommand: ParsableCommand {
         @Argument(help: "The silence id.") var id: String
         @OptionGroup var client: ClientOptions
         func run() throws {
-            client.output(try client.call(.silenceExpire, [(.id, .string(id))])) { "expired \($0["id"]?.text ?? "")\n" }
+            try client.call(.silenceExpire, [(.id, .string(id))], as: Identified.self) { "expired \($0.id)\n" }
         }
     }
 }
@@ -303,7 +320,7 @@ struct Ack: ParsableCommand {
     func run() throws {
         var args: [(ControlArgument, JSON)] = [(.id, .string(alertID))]
         if let comment { args.append((.comment, .string(comment))) }
-        client.output(try client.call(.ack, args)) { "acknowledged \($0["id"]?.text ?? "")\n" }
+        try client.call(.ack, args, as: Identified.self) { "acknowledged \($0.id)\n" }
     }
 }
 
@@ -311,7 +328,7 @@ struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Re-read the config (same as SIGHUP); an invalid one is refused and the old stays.")
     @OptionGroup var client: ClientOptions
     func run() throws {
-        client.output(try client.call(.reload)) { "reloaded: sha256 \(String(($0["sha256"]?.text ?? "").prefix(12))) at \($0["loaded_at"]?.text ?? "")\n" }
+        try client.call(.reload, as: Reloaded.self) { "reloaded: sha256 \($0.sha256.prefix(12)) at \($0.loadedAt)\n" }
     }
 }
 
@@ -320,9 +337,10 @@ struct TestNotify: ParsableCommand {
     @Argument(help: "The receiver name.") var receiver: String
     @OptionGroup var client: ClientOptions
     func run() throws {
-        let r = try client.call(.testNotify, [(.receiver, .string(receiver))])
-        client.output(r) { "\($0["delivered"]?.boolValue == true ? "delivered" : "NOT delivered") to \(receiver): \($0["detail"]?.text ?? "")\n" }
-        if r["delivered"]?.boolValue != true { throw ExitCode(1) }
+        let r = try client.call(.testNotify, [(.receiver, .string(receiver))], as: TestNotified.self) {
+            "\($0.delivered ? "delivered" : "NOT delivered") to \($0.receiver): \($0.detail)\n"
+        }
+        if !r.delivered { throw ExitCode(1) }
     }
 }
 
@@ -334,7 +352,7 @@ struct OutboxCommand: ParsableCommand {
         @OptionGroup var client: ClientOptions
         func run() throws {
             let args: [(ControlArgument, JSON)] = id.map { [(.id, .string($0))] } ?? []
-            client.output(try client.call(.outboxRetry, args)) { "requeued \($0["requeued"]?.text ?? "0")\n" }
+            try client.call(.outboxRetry, args, as: Requeued.self) { "requeued \($0.requeued)\n" }
         }
     }
 }

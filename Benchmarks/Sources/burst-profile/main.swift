@@ -27,29 +27,26 @@ for run in 0..<5 {
     let config = Configuration(path: "bench.yml", timezone: "UTC", stateDirectory: dir, retention: .days(30), privacy: PrivacySettings(),
                                control: ControlSettings(socket: dir + "/s"), sources: [], derive: [], rules: [rule],
                                receivers: [receiver], routes: [route])
-    var engine = Engine(configuration: config, series: SeriesIndex([]))
-    var dispatcher = Dispatcher(routes: config.routes, timeZone: TimeZone(identifier: "UTC")!)
+    var state = AlertingState(configuration: config)
+    let source = SourceConfig(name: "caseloads", location: .directory(DirectorySource(path: dir)), shape: .wide(labels: [], values: []))
     let renderer = MessageRenderer(configuration: config)
     let now = Date()
     var t = DispatchTime.now().uptimeNanoseconds
-    let e = engine.accept(source: "caseloads", file: "c.csv", sha256: "ab", observations: observations, now: now)
-    stages["1 evaluate", default: []].append(ms(t))
-    t = DispatchTime.now().uptimeNanoseconds
-    var changed = Set<String>()
-    for tr in e.transitions { changed.formUnion(dispatcher.add(tr, labels: engine.labels(of: tr.alert), now: now)) }
-    stages["2 route", default: []].append(ms(t))
+    let change = state.acceptDrop(source: source, file: "c.csv", sha256: "ab", observations: observations, startedAt: now, now: now)
+    let e = change.evaluation
+    stages["1 evaluate and route", default: []].append(ms(t))
     t = DispatchTime.now().uptimeNanoseconds
     var commit = DropCommit(drop: DropRecord(source: "caseloads", file: "c.csv", sha256: "ab", receivedAt: now, status: .accepted,
                                              asOf: day.description, observations: count, errors: []))
     commit.observations = observations
     commit.upsertedAlerts = e.upserted
     commit.transitions = e.transitions
-    commit.groups = changed.compactMap { dispatcher.groups[$0] }
+    commit.groups = change.groups
     _ = try store.commit(commit)
     stages["3 store the drop", default: []].append(ms(t))
     t = DispatchTime.now().uptimeNanoseconds
     var n = 0
-    let flushed = dispatcher.flushDue(now: now, isSilenced: { _ in false }, isAcknowledged: { _ in false }, newID: { n += 1; return "id\(n)" })
+    let flushed = state.flushDue(now: now, newID: { n += 1; return "id\(n)" })
     stages["4 flush groups", default: []].append(ms(t))
     t = DispatchTime.now().uptimeNanoseconds
     let items = flushed.notifications.map {
@@ -58,7 +55,7 @@ for run in 0..<5 {
     }
     stages["5 render", default: []].append(ms(t))
     t = DispatchTime.now().uptimeNanoseconds
-    try store.enqueue(items, groups: flushed.changed.compactMap { dispatcher.groups[$0] }, removedGroups: [])
+    try store.enqueue(items, groups: flushed.groups, removedGroups: flushed.removedGroups)
     stages["6 enqueue", default: []].append(ms(t))
     t = DispatchTime.now().uptimeNanoseconds
     let encoder = JSONEncoder()
