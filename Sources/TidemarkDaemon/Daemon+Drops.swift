@@ -108,22 +108,7 @@ extension Daemon {
                 return state.acceptDrop(source: source, file: fileName, sha256: parsed.sha256, observations: parsed.points,
                                         startedAt: startedAt, now: now)
             }, record: { change in
-                let evaluation = change.evaluation
-                var commit = DropCommit(drop: record)
-                if parsed.accepted {
-                    commit.drop.revised = evaluation.revisedCount
-                    commit.drop.withdrawn = evaluation.withdrawnCount
-                    commit.observations = parsed.points
-                    commit.revisedFrom = Dictionary(evaluation.revisions.map { ($0.index, $0.from) }, uniquingKeysWith: { a, _ in a })
-                    commit.derived = evaluation.derived
-                }
-                commit.upsertedAlerts = evaluation.upserted
-                commit.removedAlerts = evaluation.removed
-                commit.transitions = evaluation.transitions
-                commit.endedAcknowledgements = evaluation.endedAcknowledgements
-                commit.groups = change.groups
-                commit.removedGroups = change.removedGroups
-                try store.commit(commit)
+                try store.commit(DropCommit(drop: record, observations: parsed.accepted ? parsed.points : [], change: change))
                 stateWriteSucceeded()
             })
             let evaluation = change.evaluation

@@ -56,6 +56,26 @@ public protocol StateStore: AnyObject, Sendable {
 
 extension Store: StateStore {}
 
+extension DropCommit {
+    /// A drop and what evaluating it changed, as one transaction's worth: the drop's points (none for a
+    /// rejected drop), the revisions and derived values, the alerts and the groups.
+    public init(drop: DropRecord, observations: [Observation], change c: AlertingChange) {
+        let e = c.evaluation
+        self.init(drop: drop)
+        self.drop.revised = e.revisedCount
+        self.drop.withdrawn = e.withdrawnCount
+        self.observations = observations
+        revisedFrom = Dictionary(e.revisions.map { ($0.index, $0.from) }, uniquingKeysWith: { a, _ in a })
+        derived = e.derived
+        upsertedAlerts = e.upserted
+        removedAlerts = e.removed
+        transitions = e.transitions
+        endedAcknowledgements = e.endedAcknowledgements
+        groups = c.groups
+        removedGroups = c.removedGroups
+    }
+}
+
 extension StateStore {
     /// Records one alerting step that carries no drop (staleness, a reload, a silence ending, a
     /// built-in alert): its alerts, transitions and groups, in one transaction.

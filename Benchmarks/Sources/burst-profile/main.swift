@@ -36,12 +36,9 @@ for run in 0..<5 {
     let e = change.evaluation
     stages["1 evaluate and route", default: []].append(ms(t))
     t = DispatchTime.now().uptimeNanoseconds
-    var commit = DropCommit(drop: DropRecord(source: "caseloads", file: "c.csv", sha256: "ab", receivedAt: now, status: .accepted,
-                                             asOf: day.description, observations: count, errors: []))
-    commit.observations = observations
-    commit.upsertedAlerts = e.upserted
-    commit.transitions = e.transitions
-    commit.groups = change.groups
+    let commit = DropCommit(drop: DropRecord(source: "caseloads", file: "c.csv", sha256: "ab", receivedAt: now, status: .accepted,
+                                             asOf: day.description, observations: count, errors: []),
+                            observations: observations, change: change)
     _ = try store.commit(commit)
     stages["3 store the drop", default: []].append(ms(t))
     t = DispatchTime.now().uptimeNanoseconds
