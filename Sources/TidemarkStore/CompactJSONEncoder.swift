@@ -14,11 +14,14 @@ public struct CompactJSONEncoder: Sendable {
     /// Alerts already encoded in this transaction, by id: a group holding the same alert copies its
     /// bytes instead of encoding it again (a burst stores each alert in its group too).
     var encodedAlerts: [String: EncodedAlert] = [:]
+    /// Alerts and groups are written by `StateJSON`'s field-by-field writers; tests turn this off to
+    /// compare them with the generic path.
+    var writesStateTypesDirectly = true
 
     public init() {}
 
     public func encode<T: Encodable>(_ value: T) throws -> Data {
-        let writer = JSONByteWriter(encodedAlerts: encodedAlerts)
+        let writer = JSONByteWriter(encodedAlerts: encodedAlerts, direct: writesStateTypesDirectly)
         try writer.encodeValue(value)
         writer.closeAll()
         return Data(writer.bytes)
@@ -37,10 +40,12 @@ final class JSONByteWriter {
     /// Each open container: its closing byte and how many elements it holds so far.
     private var open: [(close: UInt8, count: Int)] = []
 
-    private let encodedAlerts: [String: EncodedAlert]
+    let encodedAlerts: [String: EncodedAlert]
+    private let direct: Bool
 
-    init(encodedAlerts: [String: EncodedAlert] = [:]) {
+    init(encodedAlerts: [String: EncodedAlert] = [:], direct: Bool = true) {
         self.encodedAlerts = encodedAlerts
+        self.direct = direct
         bytes.reserveCapacity(1024)
     }
 
@@ -75,11 +80,14 @@ final class JSONByteWriter {
     /// Encodes a value in the position just begun; a value that asked for no container writes `{}`,
     /// as `JSONEncoder` does.
     func encodeValue<T: Encodable>(_ value: T) throws {
-        if T.self == Alert.self, !encodedAlerts.isEmpty, let alert = value as? Alert,
-           let done = encodedAlerts[alert.id], done.alert == alert {
-            bytes.append(contentsOf: done.body)
-            return
+        if T.self == Alert.self, let alert = value as? Alert {
+            if direct { return try self.alert(alert) }
+            if !encodedAlerts.isEmpty, let done = encodedAlerts[alert.id], done.alert == alert {
+                bytes.append(contentsOf: done.body)
+                return
+            }
         }
+        if direct, T.self == NotificationGroup.self, let group = value as? NotificationGroup { return try self.group(group) }
         let start = bytes.count
         let level = depth
         try value.encode(to: ByteEncoder(writer: self, level: level))
