@@ -53,6 +53,7 @@ extension Daemon {
             metrics.count("poll_failures", ["source": name])
             log.warning("source \(name): poll failed: \(reason)")
         case .body(let bytes, let fetchedAt, let from):
+            NetworkDelivery.prepare(for: loaded.configuration.receivers)
             log.debug("source \(name): fetched \(bytes.count) bytes from \(escapedText(from, limit: 512))")
             guard case .url(let u) = source.location else { return }
             let fileName = (URL(string: u.url)?.lastPathComponent).flatMap { $0.isEmpty || $0 == "/" ? nil : $0 } ?? name
@@ -65,6 +66,7 @@ extension Daemon {
     func processFile(source name: String, path: String, identity: DropFileIdentity) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !stopping, let source = loaded.configuration.source(named: name) else { return }
+        NetworkDelivery.prepare(for: loaded.configuration.receivers)
         let parsed = DropReader(source: source, privacy: loaded.configuration.privacy).read(path: path, expecting: identity)
         if let reason = parsed.notRead {
             // Not a drop: nothing of it was read, so nothing is recorded or quoted; the name is escaped.
@@ -99,18 +101,29 @@ extension Daemon {
                                     status: parsed.accepted ? .accepted : .rejected,
                                     asOf: parsed.accepted ? parsed.asOfDates.last?.description : nil,
                                     observations: parsed.accepted ? parsed.observations.count : 0, errors: parsed.errorLines)
+            // The first notifications the drop makes due are stored in the drop's own transaction and
+            // handed to the worker as soon as it is durable: one commit before the first delivery, not two.
+            var firstItems: [OutboxItem] = []
             let change = try advance({ state in
-                guard parsed.accepted else {
-                    return state.rejectDrop(source: source.name, file: fileName, errorCount: parsed.problemCount, now: now)
+                var change: AlertingChange
+                if parsed.accepted {
+                    let started = DispatchTime.now().uptimeNanoseconds
+                    change = state.acceptDrop(source: source, file: fileName, sha256: parsed.sha256, observations: parsed.points,
+                                              startedAt: startedAt, now: now)
+                    metrics.observe("evaluation_duration", seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+                } else {
+                    change = state.rejectDrop(source: source.name, file: fileName, errorCount: parsed.problemCount, now: now)
                 }
-                let started = DispatchTime.now().uptimeNanoseconds
-                defer { metrics.observe("evaluation_duration", seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
-                return state.acceptDrop(source: source, file: fileName, sha256: parsed.sha256, observations: parsed.points,
-                                        startedAt: startedAt, now: now)
+                change.append(state.flushDue(now: now, limit: Daemon.firstSlice, newID: Daemon.newID))
+                return change
             }, record: { change in
-                try store.commit(DropCommit(drop: record, observations: parsed.accepted ? parsed.points : [], change: change))
+                firstItems = outboxItems(for: change.notifications, now: now)
+                var commit = DropCommit(drop: record, observations: parsed.accepted ? parsed.points : [], change: change)
+                commit.outbox = firstItems
+                try store.commit(commit)
                 stateWriteSucceeded()
             })
+            if !firstItems.isEmpty { outbox.kick() }
             let evaluation = change.evaluation
             metrics.count("drops", ["source": source.name, "status": record.status.rawValue])
             if parsed.accepted {
@@ -127,8 +140,9 @@ extension Daemon {
                 for line in parsed.errorLines { log.warning("  \(line)", [("source", source.name)]) }
             }
             logTransitions(evaluation.transitions)
+            logQueued(change.notifications, deliveries: firstItems.count, more: change.moreDue)
             dispose(path, source: source, accepted: parsed.accepted)
-            flushDue()
+            flushDue(slice: change.moreDue ? Daemon.laterSlice : Daemon.firstSlice)
         } catch {
             // Nothing was adopted: the drop will be seen again on the next scan or restart.
             log.error("cannot record drop \(fileName) from \(source.name): \(error)")

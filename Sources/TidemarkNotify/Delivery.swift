@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TidemarkCore
 import TidemarkCrypto
 import TidemarkCurl
@@ -17,6 +18,31 @@ public enum Backoff {
     public static func delay(afterAttempts attempts: Int, jitter: Double = Double.random(in: 0.8...1.2)) -> Double {
         let base = min(600, 10 * pow(2, Double(max(0, attempts - 1))))
         return base * jitter
+    }
+}
+
+/// libcurl is opened at the first network delivery, not at start (an idle daemon with file and console
+/// receivers never maps it: BENCHMARKS.md, "Idle footprint"). Opening it costs ~20–27 ms (dlopen of
+/// libcurl and the ~20 libraries Debian's build pulls in, then `curl_global_init`), measured with
+/// `perf trace` on a fresh daemon between the drop's commit and the first `connect`. A drop is the moment
+/// a delivery may follow, so the daemon calls this when one arrives: the library opens on another thread
+/// while the drop is read, evaluated and stored.
+public enum NetworkDelivery {
+    private static let started = Atomic<Bool>(false)
+
+    public static func prepare(for receivers: [ReceiverConfig]) {
+        guard receivers.contains(where: \.kind.usesNetwork), !started.exchange(true, ordering: .relaxed) else { return }
+        DispatchQueue.global(qos: .userInitiated).async { CurlLibrary.initialise() }
+    }
+}
+
+extension ReceiverKind {
+    /// Delivered by libcurl (SMTP or HTTP), not written locally.
+    public var usesNetwork: Bool {
+        switch self {
+        case .email, .webhook: true
+        case .console, .file: false
+        }
     }
 }
 

@@ -35,4 +35,32 @@ import Testing
         #expect(pieces.map(\.groupKey) == all.notifications.map(\.groupKey))
         #expect(sliced.dispatcher.groups == whole.dispatcher.groups)
     }
+
+    /// The daemon stores a drop and its first slice in one transaction: the merged change must leave the
+    /// store with the groups exactly as the state holds them.
+    @Test func aDropAndItsFirstSliceAreOneChange() {
+        var state = AlertingState(configuration: config(rules: [rule], routes: [RouteConfig(receivers: ["ops"], groupBy: ["team"],
+                                                                                             groupWait: .seconds(0))]))
+        let teams = (0..<40).map { "T\($0)" }
+        var n = 0
+        var change = state.acceptDrop(source: caseloadsSource, file: "d.csv", sha256: "", observations: teams.map { caseload($0, 25, day: 3) },
+                                      startedAt: t0, now: t0)
+        let dropGroups = change.groups
+        change.append(state.flushDue(now: t0, limit: 16, newID: { n += 1; return "\(n)" }))
+        #expect(change.notifications.count == 16 && change.moreDue)
+        #expect(change.transitions.count == 40, "the drop's evaluation is kept")
+        #expect(Set(change.groups.map(\.key)) == Set(dropGroups.map(\.key)), "each group once")
+        #expect(change.groups.count == 40)
+        for g in change.groups { #expect(state.dispatcher.groups[g.key] == g, "as the flush left it") }
+
+        // Every alert of a group resolves and is announced: the group is gone, whatever the earlier step said.
+        let resolve = state.acceptDrop(source: caseloadsSource, file: "e.csv", sha256: "", observations: teams.map { caseload($0, 1, day: 4) },
+                                       startedAt: t0, now: t0.addingTimeInterval(600))
+        var merged = resolve
+        merged.append(state.flushDue(now: t0.addingTimeInterval(600), newID: { n += 1; return "\(n)" }))
+        #expect(merged.removedGroups.count == 40 && merged.notifications.count == 40)
+        for key in merged.removedGroups { #expect(state.dispatcher.groups[key] == nil) }
+        for g in merged.groups { #expect(state.dispatcher.groups[g.key] == g) }
+        #expect(Set(merged.groups.map(\.key)).isDisjoint(with: merged.removedGroups))
+    }
 }

@@ -16,6 +16,18 @@ public struct AlertingChange: Sendable {
     public init() {}
 
     public var transitions: [AlertTransition] { evaluation.transitions }
+
+    /// This change followed by a later step's, as one transaction's worth (a drop and the first
+    /// notifications it made due): the groups are as the later step left them, and the evaluation is
+    /// this one's (a flush evaluates nothing).
+    public mutating func append(_ later: AlertingChange) {
+        precondition(later.evaluation.transitions.isEmpty && later.evaluation.upserted.isEmpty, "only a flush follows in one transaction")
+        let laterKeys = Set(later.groups.map(\.key)).union(later.removedGroups)
+        groups = groups.filter { !laterKeys.contains($0.key) } + later.groups
+        removedGroups = removedGroups.filter { !laterKeys.contains($0) } + later.removedGroups
+        notifications += later.notifications
+        moreDue = later.moreDue
+    }
     /// Nothing to store.
     public var isEmpty: Bool {
         evaluation.transitions.isEmpty && evaluation.upserted.isEmpty && evaluation.removed.isEmpty
