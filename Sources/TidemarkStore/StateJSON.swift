@@ -59,7 +59,7 @@ extension JSONByteWriter {
 
     /// An alert, or the bytes already written for it in this transaction while it is unchanged.
     func alert(_ a: Alert) throws {
-        if !encodedAlerts.isEmpty, let done = encodedAlerts[a.id], done.alert == a {
+        if !encodedAlerts.isEmpty, let done = encodedAlerts[a.id], done.alert.isStoredTheSame(as: a) {
             bytes.append(contentsOf: done.body)
             return
         }

@@ -36,7 +36,7 @@ extension Store {
         let encoder = CompactJSONEncoder()
         var encoded: [String: EncodedAlert] = [:]
         func body(_ a: Alert) throws -> Data {
-            if let done = encoded[a.id], done.alert == a { return done.body }
+            if let done = encoded[a.id], done.alert.isStoredTheSame(as: a) { return done.body }
             let data = try encoder.encode(a)
             encoded[a.id] = EncodedAlert(alert: a, body: data)
             return data

@@ -132,3 +132,14 @@ func eval(_ text: String) throws -> [String: Double] {
         }
     }
 }
+
+/// `Labels.description` names groups and alerts in logs and keys: escaping must survive the fast path.
+@Suite struct LabelsDescriptionTests {
+    @Test func plainAndEscapedValues() {
+        #expect(Labels.empty.description == "{}")
+        #expect(Labels(["team": "CP-N"]).description == #"{team="CP-N"}"#)
+        #expect(Labels(["b": "2", "a": "1"]).description == #"{a="1", b="2"}"#)
+        #expect(Labels(["t": "say \"hi\"\\ok\nnext"]).description == #"{t="say \"hi\"\\ok\nnext"}"#)
+        #expect(Labels(["t": "é😀\t"]).description == "{t=\"é😀\t\"}")
+    }
+}

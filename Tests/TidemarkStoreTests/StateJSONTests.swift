@@ -71,4 +71,27 @@ import Testing
         #expect(throws: EncodingError.self) { try CompactJSONEncoder().encode(a) }
         #expect(throws: EncodingError.self) { try CompactJSONEncoder().encode(Self.group([a], full: false)) }
     }
+
+    /// A group copies an alert's stored bytes only while the alert is stored the same: every field a step
+    /// or a reload can change must count.
+    @Test func anAlertChangedInAnyStoredFieldIsNotStoredTheSame() {
+        let a = CompactJSONEncoderTests.alert(1)
+        #expect(a.isStoredTheSame(as: a))
+        let changes: [(String, (inout Alert) -> Void)] = [
+            ("phase", { $0.phase = .pending }), ("level", { $0.level = .warning }), ("value", { $0.value += 1 }),
+            ("previousValue", { $0.previousValue = 3 }), ("revisedFrom", { $0.revisedFrom = nil }), ("threshold", { $0.threshold = "> 23" }),
+            ("asOf", { $0.asOf = AsOf(seconds: 0, hasTime: true) }), ("source", { $0.source = "other" }), ("drop", { $0.drop = "x.csv" }),
+            ("startsAt", { $0.startsAt += 1 }), ("firedAt", { $0.firedAt = nil }), ("endsAt", { $0.endsAt = Date() }),
+            ("consecutive", { $0.consecutive += 1 }), ("holdingSinceAsOf", { $0.holdingSinceAsOf = AsOf(seconds: 1, hasTime: false) }),
+            ("dropSHA256", { $0.dropSHA256 = "cd" }), ("isCount", { $0.isCount.toggle() }), ("context", { $0.context = nil }),
+            ("signals", { $0.signals = ["trend"] }),
+        ]
+        // Every stored property except the id and what it hashes (rule, labels) is listed above.
+        #expect(changes.count == Mirror(reflecting: a).children.count - 3)
+        for (name, change) in changes {
+            var b = a
+            change(&b)
+            #expect(!b.isStoredTheSame(as: a), "\(name)")
+        }
+    }
 }

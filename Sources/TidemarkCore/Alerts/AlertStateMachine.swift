@@ -85,6 +85,13 @@ public struct Alert: Sendable, Hashable, Codable {
             && context == other.context && signals == other.signals
     }
 
+    /// Equal as stored: the same id (so the same rule and labels, which the id hashes), start and state.
+    /// Cheaper than `==`, which compares the label dictionaries too; the store asks it of every alert it
+    /// copies into a group.
+    public func isStoredTheSame(as other: Alert) -> Bool {
+        id == other.id && startsAt == other.startsAt && isCount == other.isCount && hasSameState(as: other)
+    }
+
     public static func id(rule: String, labels: Labels) -> String {
         let text = rule + "\u{0}" + labels.pairs.map { "\($0.name)=\($0.value)" }.joined(separator: "\u{0}")
         return String(sha256Hex(text).prefix(16))

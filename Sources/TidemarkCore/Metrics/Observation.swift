@@ -62,8 +62,18 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     /// `{locality="North", team="CP-N"}` in PromQL style; `{}` when empty.
+    /// Built in one string: a burst builds one for each of thousands of group keys.
     public var description: String {
-        "{" + pairs.map { "\($0.name)=\"\(escapeLabelValue($0.value))\"" }.joined(separator: ", ") + "}"
+        var s = "{"
+        for (i, p) in pairs.enumerated() {
+            if i > 0 { s += ", " }
+            s += p.name
+            s += "=\""
+            s += escapeLabelValue(p.value)
+            s += "\""
+        }
+        s += "}"
+        return s
     }
 
     /// `{a="1",b="2"}` as the Prometheus text exposition format writes label sets (no spaces).
@@ -73,7 +83,9 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible {
 }
 
 func escapeLabelValue(_ s: String) -> String {
-    s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    // Most values need no escaping; checking the bytes is far cheaper than three replacements.
+    guard s.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == 0x0A }) else { return s }
+    return s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         .replacingOccurrences(of: "\n", with: "\\n")
 }
 
