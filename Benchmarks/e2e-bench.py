@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""End-to-end benchmarks of the release binary (issue #7, SPEC §12). Usage: e2e-bench.py [--drops N] [--idle S]
+"""End-to-end benchmarks of the release binary (issue #7, SPEC §12). Usage: e2e-bench.py [--drops N] [--gap S] [--idle S]
 
   latency  a drop renamed into a watched directory → the webhook POST received on loopback, group_wait 0s,
            N drops (default 200), each flipping one alert so each produces one notification: p50/p90/p99.
@@ -35,7 +35,7 @@ def wait_for_socket(path, process, seconds=30):
     raise SystemExit("the daemon did not start")
 
 
-def latency(binary, drops, state="state_dir: state", label="latency"):
+def latency(binary, drops, state="state_dir: state", label="latency", gap=0.02):
     work = tempfile.mkdtemp(prefix="tidemark-e2e-")
     os.makedirs(os.path.join(work, "drops"))
     arrivals = {}
@@ -97,7 +97,7 @@ routes:
             if not arrived.wait_for(lambda: name in arrivals, timeout=10):
                 raise SystemExit(f"latency: no notification for {name}; see {work}/daemon.log")
             samples.append((arrivals[name] - t0) * 1000)
-        time.sleep(0.02)                      # > group_interval
+        time.sleep(gap)                       # > group_interval
     process.send_signal(signal.SIGTERM)
     process.wait()
     server.shutdown()
@@ -198,12 +198,14 @@ def main():
     ap.add_argument("--drops", type=int, default=200)
     ap.add_argument("--idle", type=int, default=60)
     ap.add_argument("--only", choices=["latency", "status", "idle"])
+    ap.add_argument("--gap", type=float, default=0.02,
+                    help="seconds between latency drops (over 10: each drop comes after the idle trim)")
     opts = ap.parse_args()
     binary = os.environ.get("TIDEMARK_BIN", os.path.join(ROOT, ".build/release/tidemark"))
     bench_bin = os.path.join(ROOT, "Benchmarks/.build/release/status-bench")
     print(f"binary {binary}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())}")
     if opts.only in (None, "latency"):
-        latency(binary, opts.drops)
+        latency(binary, opts.drops, gap=opts.gap, label="latency" if opts.gap < 10 else f"latency, {opts.gap:g} s apart")
     if opts.only in (None, "status"):
         status_bench(binary, bench_bin)
     if opts.only in (None, "idle"):

@@ -3,8 +3,10 @@ import Dispatch
 
 extension Daemon {
     /// How long after the last piece of work (start-up, a drop, a staleness check, a flush) the daemon gives
-    /// memory back.
-    static let idleTrimDelay: DispatchTimeInterval = .seconds(10)
+    /// memory back. Short, because it is cheap: the next drop faults back what it runs, which measured
+    /// ~1 ms (drop → webhook p50 4.2 ms with each drop after a trim, 3.2 ms warm; BENCHMARKS.md, "Idle
+    /// footprint"). A burst re-arms it with every slice, so it never runs in the middle of one.
+    static let idleTrimDelay: DispatchTimeInterval = .seconds(2)
 
     /// (Re)arms the one-shot idle trim: `idleTrimDelay` after the last piece of work, the pages of program
     /// text that start-up or that work touched are returned to the kernel, and freed heap with them. They
