@@ -1,4 +1,6 @@
 import Testing
+import Foundation
+import TidemarkCrypto
 @testable import TidemarkCore
 
 func day(_ d: Int) -> AsOf { AsOf(year: 2025, month: 3, day: d)! }
@@ -141,5 +143,21 @@ func eval(_ text: String) throws -> [String: Double] {
         #expect(Labels(["b": "2", "a": "1"]).description == #"{a="1", b="2"}"#)
         #expect(Labels(["t": "say \"hi\"\\ok\nnext"]).description == #"{t="say \"hi\"\\ok\nnext"}"#)
         #expect(Labels(["t": "é😀\t"]).description == "{t=\"é😀\t\"}")
+    }
+}
+
+/// Alert ids are stored and shown to operators: the byte-buffer form must give the ids the text form gave.
+@Suite struct AlertIDTests {
+    @Test func idsAreUnchanged() {
+        #expect(Alert.id(rule: "caseload_high", labels: Labels(["team": "North", "worker_id": "W1"]))
+            == String(sha256Hex("caseload_high\u{0}team=North\u{0}worker_id=W1").prefix(16)))
+        #expect(Alert.id(rule: "source_stale", labels: .empty) == String(sha256Hex("source_stale\u{0}").prefix(16)))
+        var rng = SystemRandomNumberGenerator()
+        for n in 0..<100 {
+            let pairs = (0..<Int.random(in: 0...4, using: &rng)).map { k in ("l\(k)é", "v=\(n)\u{0}😀\(Int.random(in: 0...9, using: &rng))") }
+            let labels = Labels(pairs)
+            let text = "r\(n)" + "\u{0}" + labels.pairs.map { "\($0.name)=\($0.value)" }.joined(separator: "\u{0}")
+            #expect(Alert.id(rule: "r\(n)", labels: labels) == String(sha256Hex(text).prefix(16)))
+        }
     }
 }

@@ -92,9 +92,20 @@ public struct Alert: Sendable, Hashable, Codable {
         id == other.id && startsAt == other.startsAt && isCount == other.isCount && hasSameState(as: other)
     }
 
+    /// SHA-256 over `rule NUL name=value NUL name=value…`, written straight into one byte buffer (a burst
+    /// computes a thousand of these, and building the text with interpolation cost more than the hash).
     public static func id(rule: String, labels: Labels) -> String {
-        let text = rule + "\u{0}" + labels.pairs.map { "\($0.name)=\($0.value)" }.joined(separator: "\u{0}")
-        return String(sha256Hex(text).prefix(16))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(rule.utf8.count + 1 + labels.pairs.count * 32)
+        bytes.append(contentsOf: rule.utf8)
+        bytes.append(0)
+        for (i, p) in labels.pairs.enumerated() {
+            if i > 0 { bytes.append(0) }
+            bytes.append(contentsOf: p.name.utf8)
+            bytes.append(UInt8(ascii: "="))
+            bytes.append(contentsOf: p.value.utf8)
+        }
+        return String(sha256Hex(bytes).prefix(16))
     }
 }
 
