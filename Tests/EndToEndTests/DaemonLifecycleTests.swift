@@ -73,27 +73,27 @@ import TidemarkTestSupport
     @Test func sigtermMidDeliveryExitsZeroAndTheRestIsDeliveredAfterRestart() throws {
         let inbox = TemporaryDirectory()
         let receiver = try PythonFixture("receiver_server.py", [inbox.path])
-        // One notification per worker; the receiver takes 2 s to answer each, and a webhook gets 4 at once.
+        // One notification per worker; the receiver takes 2 s to answer each, and a webhook gets 8 at once.
         let d = try RunningDaemon(config: RunningDaemon.config(webhookPort: receiver.port, path: "/slow", groupBy: "[worker_id]"))
-        d.drop("caseloads.csv", rows: (1...6).flatMap { w in Array(repeating: (team: "North", worker: "W\(w)"), count: 3) })
+        d.drop("caseloads.csv", rows: (1...12).flatMap { w in Array(repeating: (team: "North", worker: "W\(w)"), count: 3) })
         #expect(eventually(10) { !files(in: inbox.path, suffix: ".json").isEmpty })   // the first are in flight
         let stopAt = Date()
         #expect(d.stop() == 0)
         #expect(Date().timeIntervalSince(stopAt) < 10, "in-flight deliveries get at most 10 s")
         let received = files(in: inbox.path, suffix: ".json").count
-        #expect((1...4).contains(received), "at most max_in_flight (4) were started")
+        #expect((1...8).contains(received), "at most max_in_flight (8) were started")
 
         let store = try Store(directory: d.dir.path + "/state")
-        let rows = try store.outboxItems(limit: 10)
-        #expect(rows.count == 6)
+        let rows = try store.outboxItems(limit: 20)
+        #expect(rows.count == 12)
         #expect(rows.filter { $0.state == .sent }.count == received, "each in-flight delivery finished and was recorded")
-        #expect(rows.filter { $0.state == .pending }.count == 6 - received)
+        #expect(rows.filter { $0.state == .pending }.count == 12 - received)
 
         try d.launch()
-        #expect(eventually(20) { files(in: inbox.path, suffix: ".json").count == 6 })
+        #expect(eventually(20) { files(in: inbox.path, suffix: ".json").count == 12 })
         #expect(eventually(5) { (try? store.outboxCounts())?.pending == 0 })
         let keys = receivedPosts(inbox.path).compactMap { ($0["headers"] as? [String: String])?["Idempotency-Key"] }
-        #expect(Set(keys).count == 6 && keys.count == 6, "each notification once: \(keys)")
+        #expect(Set(keys).count == 12 && keys.count == 12, "each notification once: \(keys)")
         #expect(Set(keys) == Set(rows.map(\.notificationID)))
         #expect(d.stop() == 0)
     }

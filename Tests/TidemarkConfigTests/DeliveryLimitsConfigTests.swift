@@ -26,7 +26,7 @@ import TidemarkCore
 
     @Test func defaultsDependOnTheKind() throws {
         let webhook = try #require(load(Self.receiver("")).configuration?.receivers.first)
-        #expect(webhook.maxInFlight == nil && webhook.inFlightLimit == 4 && webhook.rateLimit == nil)
+        #expect(webhook.maxInFlight == nil && webhook.inFlightLimit == 8 && webhook.rateLimit == nil)
         let console = try #require(load(Self.receiver("", kind: "console: {}")).configuration?.receivers.first)
         #expect(console.inFlightLimit == 1)
     }
