@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TidemarkCore
 import TidemarkStore
@@ -95,6 +96,62 @@ import TidemarkTestSupport
         let firstResolve = arrivals.firstIndex { $0.contains("resolved") } ?? 0
         #expect(Set(arrivals[..<firstResolve].filter { $0.contains("firing") }).count == 3)
         _ = h.worker.stop(timeout: 5)
+    }
+
+    /// A mail server that accepts, greets, and then never answers: the SMTP client waits at EHLO.
+    final class StallingSMTPServer: Sendable {
+        let port: Int
+        private let listener: Int32
+        let accepted = Mutex(0)
+
+        init() throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            listener = fd
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0, listen(fd, 16) == 0 else { throw CocoaError(.fileWriteUnknown) }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            port = Int(UInt16(bigEndian: address.sin_port))
+            let listening = fd
+            Thread.detachNewThread { [self] in
+                var held: [Int32] = []          // open and silent until the listener closes
+                defer { held.forEach { close($0) } }
+                while true {
+                    let fd = accept(listening, nil, nil)
+                    if fd < 0 { return }
+                    let greeting = Array("220 stall.test ESMTP\r\n".utf8)
+                    _ = write(fd, greeting, greeting.count)
+                    held.append(fd)
+                    accepted.withLock { $0 += 1 }
+                }
+            }
+        }
+
+        deinit { shutdown(listener, Int32(SHUT_RDWR)); close(listener) }
+    }
+
+    @Test func aMailServerThatStallsAfterItsGreetingDelaysNoOtherReceiver() throws {
+        let inbox = TemporaryDirectory()
+        let server = try PythonFixture("receiver_server.py", [inbox.path])
+        let smtp = try StallingSMTPServer()
+        let mail = ReceiverConfig(name: "mail", kind: .email(EmailReceiver(url: "smtp://127.0.0.1:\(smtp.port)", startTLS: .off,
+                                                                           from: "tidemark@example.org", to: ["head@example.org"],
+                                                                           timeout: .seconds(60), allowPlaintext: true)))
+        let h = try Harness([mail, Self.webhook("healthy", "http://127.0.0.1:\(server.port)/ok")])
+        let ids = (1...12).map { "n\($0)" }
+        try h.enqueue(ids, to: "mail")
+        try h.enqueue(ids, to: "healthy")
+        #expect(eventually(20) { ids.allSatisfy { h.state($0, "healthy") == .sent } })
+        #expect(ids.allSatisfy { h.state($0, "mail") == .pending }, "the mail server has said nothing since its greeting")
+        #expect(eventually(5) { smtp.accepted.withLock { $0 } == 2 }, "email's two slots are both held, no more")
+        #expect(h.worker.stop(timeout: 0.5) == false)
     }
 
     @Test func maxInFlightBoundsConcurrentRequests() throws {
