@@ -116,8 +116,8 @@ extension Daemon {
                 }
                 change.append(state.flushDue(now: now, limit: Daemon.firstSlice, newID: Daemon.newID))
                 return change
-            }, record: { change in
-                firstItems = outboxItems(for: change.notifications, now: now)
+            }, record: { change, state in
+                firstItems = outboxItems(for: change.notifications, now: now, charting: state)
                 var commit = DropCommit(drop: record, observations: parsed.accepted ? parsed.points : [], change: change)
                 commit.outbox = firstItems
                 try store.commit(commit)

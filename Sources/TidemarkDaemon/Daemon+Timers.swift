@@ -29,9 +29,9 @@ extension Daemon {
         var items: [OutboxItem] = []
         let flushed: AlertingChange
         do {
-            flushed = try advance({ $0.flushDue(now: now, limit: slice, newID: Daemon.newID) }, record: { change in
+            flushed = try advance({ $0.flushDue(now: now, limit: slice, newID: Daemon.newID) }, record: { change, state in
                 guard !change.groups.isEmpty || !change.removedGroups.isEmpty else { return }
-                items = outboxItems(for: change.notifications, now: now)
+                items = outboxItems(for: change.notifications, now: now, charting: state)
                 try store.enqueue(items, groups: change.groups, removedGroups: change.removedGroups)
                 stateWriteSucceeded()
             })
@@ -51,10 +51,11 @@ extension Daemon {
         if let next = dispatcher.nextDue { scheduleFlush(at: next) }
     }
 
-    /// One outbox row per notification and receiver, each rendered once for its receiver's kind.
-    func outboxItems(for notes: [AlertNotification], now: Date) -> [OutboxItem] {
+    /// One outbox row per notification and receiver, each rendered once for its receiver's kind, with
+    /// charts from `state`'s history (the step being stored, which may hold points not yet adopted).
+    func outboxItems(for notes: [AlertNotification], now: Date, charting state: AlertingState) -> [OutboxItem] {
         var items: [OutboxItem] = []
-        let charts = chartProvider()
+        let charts = chartProvider(state)
         for n in notes {
             for name in n.receivers {
                 guard let receiver = loaded.configuration.receivers.first(where: { $0.name == name }) else { continue }
@@ -85,9 +86,9 @@ extension Daemon {
         }
     }
 
-    /// Charts from the engine's history as it is now (a value copy: the provider may outlive this step).
-    func chartProvider() -> ChartProvider {
-        let series = engine.series
+    /// Charts from a state's history (a value copy: the provider may outlive this step).
+    func chartProvider(_ state: AlertingState) -> ChartProvider {
+        let series = state.engine.series
         let presentation = renderer.presentation
         return { alert in presentation.chart(for: alert, series: series) }
     }
@@ -111,12 +112,14 @@ extension Daemon {
 
     /// Every event takes this one path: a copy of the alerting state is stepped, what the step changed
     /// is stored (`record`, one transaction), and only then is the copy adopted. A step whose record
-    /// fails is forgotten, so nothing unstored is ever acted on.
-    func advance(_ step: (inout AlertingState) -> AlertingChange, record: (AlertingChange) throws -> Void) throws -> AlertingChange {
+    /// fails is forgotten, so nothing unstored is ever acted on. `record` is handed the stepped state too:
+    /// messages rendered there must show it (a drop's newest point in its charts), not the one adopted.
+    func advance(_ step: (inout AlertingState) -> AlertingChange,
+                 record: (AlertingChange, AlertingState) throws -> Void) throws -> AlertingChange {
         dispatchPrecondition(condition: .onQueue(queue))
         var next = alerting
         let change = step(&next)
-        try record(change)
+        try record(change, next)
         alerting = next
         return change
     }
@@ -125,7 +128,7 @@ extension Daemon {
     func applyAlertChange(_ what: String, _ step: (inout AlertingState) -> AlertingChange) {
         defer { noteChange() }
         do {
-            let change = try advance(step, record: { change in
+            let change = try advance(step, record: { change, _ in
                 guard !change.isEmpty else { return }
                 try store.commitAlertChanges(change)
                 stateWriteSucceeded()

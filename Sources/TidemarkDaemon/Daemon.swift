@@ -276,7 +276,7 @@ public final class Daemon: @unchecked Sendable {
             let c = newLoaded.configuration
             let change: AlertingChange
             do {
-                change = try advance({ $0.reload(c, now: now) }, record: { try store.commitAlertChanges($0) })
+                change = try advance({ $0.reload(c, now: now) }, record: { change, _ in try store.commitAlertChanges(change) })
             } catch {
                 let message = "cannot record the reload: \(error)"
                 lastReload = (now, false, message)

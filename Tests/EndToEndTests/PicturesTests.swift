@@ -139,6 +139,15 @@ import TidemarkTestSupport
         let html = parts[1]["text"] as? String ?? ""
         #expect(html.contains("src=\"cid:\(cid)\""))
         #expect(html.contains("alt=\"Line chart of Cases held per social worker (team=North, worker_id=W1)"))
+        // The first message goes out with the drop that made it (in the drop's own transaction): its
+        // chart already holds that drop's point.
+        let first = try #require(files(in: inbox.path + "/mail", suffix: ".eml").sorted().first)
+        let firstParts = (try JSONSerialization.jsonObject(with: Data(runPythonScript("parse_mail.py", [first]).utf8))
+            as? [String: Any])?["parts"] as? [[String: Any]] ?? []
+        let firstText = firstParts.first.flatMap { $0["text"] as? String } ?? ""
+        let firstHTML = firstParts.dropFirst().first.flatMap { $0["text"] as? String } ?? ""
+        #expect(firstText.contains("As of: 2025-03-10"), "\(firstText)")
+        #expect(firstHTML.contains("3 points from 24 Feb 2025 to 10 Mar 2025; latest 3"), "\(firstHTML)")
         #expect((image["bytes"] as? Int ?? 0) < 30_000)
         #expect(d.stop() == 0)
     }
