@@ -80,14 +80,10 @@ final class JSONByteWriter {
     /// Encodes a value in the position just begun; a value that asked for no container writes `{}`,
     /// as `JSONEncoder` does.
     func encodeValue<T: Encodable>(_ value: T) throws {
-        if T.self == Alert.self, let alert = value as? Alert {
-            if direct { return try self.alert(alert) }
-            if !encodedAlerts.isEmpty, let done = encodedAlerts[alert.id], done.alert == alert {
-                bytes.append(contentsOf: done.body)
-                return
-            }
+        if direct {   // `StateJSON`: alerts (reusing bytes already written) and groups, field by field
+            if T.self == Alert.self, let alert = value as? Alert { return try self.alert(alert) }
+            if T.self == NotificationGroup.self, let group = value as? NotificationGroup { return try self.group(group) }
         }
-        if direct, T.self == NotificationGroup.self, let group = value as? NotificationGroup { return try self.group(group) }
         let start = bytes.count
         let level = depth
         try value.encode(to: ByteEncoder(writer: self, level: level))

@@ -20,8 +20,9 @@ public struct ReceiverConfig: Sendable, Hashable {
 
     /// Deliveries at once: 8 for a webhook (a burst of 1,000 to one receiver on loopback arrives in 140 ms
     /// with 8, 185 ms with 4, Alertmanager's 200 ms; BENCHMARKS.md "Bursts"; still few connections for
-    /// a small receiver, and Teams or Slack are held to their pace by `rate_limit`), 2 for SMTP (mail servers limit connections per client), 1 for console and
-    /// file (one writer keeps lines whole and in order).
+    /// a small receiver, and Teams or Slack are held to their pace by `rate_limit`), 2 for SMTP (mail
+    /// servers limit connections per client), 1 for console and file (one writer keeps lines whole and
+    /// in order).
     public var inFlightLimit: Int {
         if let maxInFlight { return maxInFlight }
         switch kind {
