@@ -159,7 +159,8 @@ public final class CurlEasy {
         defer { tm_curl_slist_free_all(headerList) }
         _ = tm_easy_setopt_ptr(handle, CURLOPT_HTTPHEADER, headerList)
 
-        let context = TransferContext(limit: request.maxBodyBytes, upload: request.body)
+        // The body goes as POSTFIELDS below; the context's `upload` feeds SMTP's read callback only.
+        let context = TransferContext(limit: request.maxBodyBytes, upload: [])
         // A POST body is handed over whole, not through the read callback: libcurl then sends a small
         // request (every alert webhook) in one write with its headers, one TCP segment instead of two,
         // which halves the loopback and receiver work per delivery (measured with `perf` in a 1,000-alert
