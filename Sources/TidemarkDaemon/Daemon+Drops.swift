@@ -53,7 +53,6 @@ extension Daemon {
             metrics.count("poll_failures", ["source": name])
             log.warning("source \(name): poll failed: \(reason)")
         case .body(let bytes, let fetchedAt, let from):
-            NetworkDelivery.prepare(for: loaded.configuration.receivers)
             log.debug("source \(name): fetched \(bytes.count) bytes from \(escapedText(from, limit: 512))")
             guard case .url(let u) = source.location else { return }
             let fileName = (URL(string: u.url)?.lastPathComponent).flatMap { $0.isEmpty || $0 == "/" ? nil : $0 } ?? name
@@ -66,7 +65,6 @@ extension Daemon {
     func processFile(source name: String, path: String, identity: DropFileIdentity) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !stopping, let source = loaded.configuration.source(named: name) else { return }
-        NetworkDelivery.prepare(for: loaded.configuration.receivers)
         let parsed = DropReader(source: source, privacy: loaded.configuration.privacy).read(path: path, expecting: identity)
         if let reason = parsed.notRead {
             // Not a drop: nothing of it was read, so nothing is recorded or quoted; the name is escaped.
@@ -104,6 +102,8 @@ extension Daemon {
             // The first notifications the drop makes due are stored in the drop's own transaction and
             // handed to the worker as soon as it is durable: one commit before the first delivery, not two.
             var firstItems: [OutboxItem] = []
+            // An accepted drop's points are written while it is evaluated (`DropWriting`).
+            let write = parsed.accepted ? store.beginDrop(record, observations: parsed.points) : nil
             let change = try advance({ state in
                 var change: AlertingChange
                 if parsed.accepted {
@@ -120,7 +120,7 @@ extension Daemon {
                 firstItems = outboxItems(for: change.notifications, now: now, charting: state)
                 var commit = DropCommit(drop: record, observations: parsed.accepted ? parsed.points : [], change: change)
                 commit.outbox = firstItems
-                try store.commit(commit)
+                if let write { try write.finish(commit) } else { try store.commit(commit) }
                 stateWriteSucceeded()
             })
             if !firstItems.isEmpty { outbox.kick() }

@@ -212,6 +212,7 @@ public final class Daemon: @unchecked Sendable {
         startMetricsTextfile()
         scheduleIdleTrim()
         metrics.prepare(for: loaded.configuration)
+        NetworkDelivery.prepare(for: loaded.configuration.receivers)
         outbox.start()
     }
 
@@ -292,6 +293,7 @@ public final class Daemon: @unchecked Sendable {
             startMetricsTextfile()
             outbox.update(configuration: c)
             metrics.prepare(for: c)
+            NetworkDelivery.prepare(for: c.receivers)
             lastReload = (now, true, nil)
             auditConfigLoad(cause: cause, ok: true, detail: nil)
             for w in newLoaded.warnings { log.warning("config: \(w)") }

@@ -21,12 +21,12 @@ public enum Backoff {
     }
 }
 
-/// libcurl is opened at the first network delivery, not at start (an idle daemon with file and console
-/// receivers never maps it: BENCHMARKS.md, "Idle footprint"). Opening it costs ~20–27 ms (dlopen of
-/// libcurl and the ~20 libraries Debian's build pulls in, then `curl_global_init`), measured with
-/// `perf trace` on a fresh daemon between the drop's commit and the first `connect`. A drop is the moment
-/// a delivery may follow, so the daemon calls this when one arrives: the library opens on another thread
-/// while the drop is read, evaluated and stored.
+/// libcurl is opened only by a daemon that may need it (an idle daemon with file and console receivers
+/// never maps it: BENCHMARKS.md, "Idle footprint"), and then at start, on another thread. Opening it
+/// costs ~8–10 ms of CPU and ~20–27 ms in all (dlopen of libcurl and the ~20 libraries Debian's build
+/// pulls in, then `curl_global_init`). It was opened when the first drop arrived, but on two cores that
+/// competed with the drop's evaluation and the writing of its points, and its `mmap`s held up their page
+/// faults: a 1,000-alert burst's first delivery came ~5 ms sooner once it moved to start (issue #18).
 public enum NetworkDelivery {
     private static let started = Atomic<Bool>(false)
 

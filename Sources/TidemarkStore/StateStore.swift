@@ -10,6 +10,8 @@ public protocol StateStore: AnyObject, Sendable {
 
     // Drops and history
     @discardableResult func commit(_ c: DropCommit) throws -> Int64
+    /// Opens an accepted drop's transaction before its evaluation is done (`DropWriting`).
+    func beginDrop(_ drop: DropRecord, observations: [Observation]) -> any DropWriting
     func isDuplicate(source: String, sha256: String) throws -> Bool
     @discardableResult func recordDrop(_ drop: DropRecord) throws -> Int64
     func drops(source: String?, limit: Int) throws -> [DropRecord]

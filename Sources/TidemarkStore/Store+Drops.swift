@@ -21,43 +21,33 @@ extension Store {
     @discardableResult
     public func commit(_ c: DropCommit) throws -> Int64 {
         try durableWrite { db in
-            try db.execute(sql: """
-                INSERT INTO drops(source, file, sha256, received_at, status, as_of, observations, errors, revised, withdrawn)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [c.drop.source, c.drop.file, c.drop.sha256, c.drop.receivedAt.timeIntervalSince1970,
-                                 c.drop.status.rawValue, c.drop.asOf, c.drop.observations, encodeJSON(c.drop.errors),
-                                 c.drop.revised, c.drop.withdrawn])
-            let dropID = db.lastInsertedRowID
-            var seriesIDs: [String: Int64] = [:]
-            let insertPoint = try db.makeStatement(sql: Store.upsertPointSQL)
-            let findSeries = try db.makeStatement(sql: "SELECT id FROM series WHERE metric = ? AND labels = ?")
-            let insertSeries = try db.makeStatement(sql: "INSERT INTO series(metric, labels, is_count) VALUES (?, ?, ?)")
-            for (observations, derived) in [(c.observations, false), (c.derived, true)] {
-                for (i, o) in observations.enumerated() {
-                    let labels = Store.encodeLabels(o.labels)
-                    let key = o.metric + "\u{0}" + labels
-                    var sid = seriesIDs[key]
-                    if sid == nil {
-                        sid = try Int64.fetchOne(findSeries, arguments: [o.metric, labels])
-                        if sid == nil {
-                            try insertSeries.execute(arguments: [o.metric, labels, o.isCount])
-                            sid = db.lastInsertedRowID
-                        }
-                        seriesIDs[key] = sid
-                    }
-                    let old = derived ? nil : c.revisedFrom[i]
-                    try insertPoint.execute(arguments: [sid, o.asOf.seconds, o.asOf.hasTime, o.value, dropID, derived,
-                                                        o.marker?.meaning, o.marker?.text,
-                                                        old.flatMap { $0.hasValue ? $0.value : nil }, old?.marker?.meaning])
-                }
-            }
-            let encoded = try saveAlertChanges(db, upserted: c.upsertedAlerts, removed: c.removedAlerts, transitions: c.transitions,
-                                               dropID: dropID, endedAcknowledgements: c.endedAcknowledgements)
-            try saveGroups(db, c.groups, removed: c.removedGroups, encodedAlerts: encoded)
-            try insertOutbox(db, c.outbox)
-            lastEncodedAlerts.withLock { $0 = encoded }
+            let dropID = try insertDrop(db, c.drop)
+            var points = try PointWriter(db, dropID: dropID)
+            for (i, o) in c.observations.enumerated() { try points.write(o, replacing: c.revisedFrom[i]) }
+            try finishDrop(db, c, points: &points)
             return dropID
         }
+    }
+
+    func insertDrop(_ db: Database, _ drop: DropRecord) throws -> Int64 {
+        try db.execute(sql: """
+            INSERT INTO drops(source, file, sha256, received_at, status, as_of, observations, errors, revised, withdrawn)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [drop.source, drop.file, drop.sha256, drop.receivedAt.timeIntervalSince1970,
+                             drop.status.rawValue, drop.asOf, drop.observations, encodeJSON(drop.errors),
+                             drop.revised, drop.withdrawn])
+        return db.lastInsertedRowID
+    }
+
+    /// What follows a drop's own points: derived points, alerts and their events, groups, and the
+    /// notifications stored with the drop.
+    func finishDrop(_ db: Database, _ c: DropCommit, points: inout PointWriter) throws {
+        for o in c.derived { try points.write(o, derived: true) }
+        let encoded = try saveAlertChanges(db, upserted: c.upsertedAlerts, removed: c.removedAlerts, transitions: c.transitions,
+                                           dropID: points.dropID, endedAcknowledgements: c.endedAcknowledgements)
+        try saveGroups(db, c.groups, removed: c.removedGroups, encodedAlerts: encoded)
+        try insertOutbox(db, c.outbox)
+        lastEncodedAlerts.withLock { $0 = encoded }
     }
 
     // MARK: Drops

@@ -58,16 +58,19 @@ public final class Store: Sendable {
 
     /// Runs `body` in one IMMEDIATE transaction with `synchronous=FULL`: on return it is on disk.
     func durableWrite<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
-            }
-            return result!
+        try pool.writeWithoutTransaction { db in try Store.durably(db) { try body(db) } }
+    }
+
+    /// `body` in one IMMEDIATE transaction with `synchronous=FULL`, on the writer's connection.
+    static func durably<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.execute(sql: "PRAGMA synchronous = FULL")
+        defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        var result: T?
+        try db.inTransaction(.immediate) {
+            result = try body()
+            return .commit
         }
+        return result!
     }
 
     // MARK: Encoding
