@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import GRDB
 import Synchronization
 import TidemarkCore
@@ -47,7 +48,7 @@ extension Store {
                     for (i, old) in c.revisedFrom.sorted(by: { $0.key < $1.key }) {
                         try points.markRevised(c.observations[i], from: old)
                     }
-                    try finishDrop(db, c, points: &points)
+                    try finishDrop(db, c, points: &points, groupBodies: handoff.awaitGroupBodies)
                     return dropID
                 }
             })
@@ -61,7 +62,13 @@ final class EarlyDropWrite: DropWriting {
     private let handoff: DropHandoff
     init(_ handoff: DropHandoff) { self.handoff = handoff }
     deinit { handoff.abandon() }
-    func finish(_ c: DropCommit) throws -> Int64 { try handoff.give(c) }
+    /// The writer's thread stores the alerts and their events while this one encodes the groups: on a
+    /// 1,000-alert burst the two take about as long as each other (BENCHMARKS.md, "Bursts, third pass").
+    func finish(_ c: DropCommit) throws -> Int64 {
+        handoff.give(c)
+        handoff.giveGroupBodies(Store.encodeGroups(c.groups))
+        return try handoff.outcome()
+    }
 }
 
 /// Between the thread that evaluates a drop and the writer's thread that holds its transaction open.
@@ -77,6 +84,8 @@ final class DropHandoff: Sendable {
     }
 
     private let rest = Mutex<Rest>(.awaited)
+    private let groupBodies = Mutex<[String: Data]>([:])
+    private let groupBodiesArrived = DispatchSemaphore(value: 0)
     private let result = Mutex<Result<Int64, any Error>?>(nil)
     private let restArrived = DispatchSemaphore(value: 0)
     private let outcomeArrived = DispatchSemaphore(value: 0)
@@ -93,10 +102,25 @@ final class DropHandoff: Sendable {
         outcomeArrived.signal()
     }
 
-    /// Evaluating thread: hands over the rest and waits until it is on disk (or failed).
-    func give(_ c: DropCommit) throws -> Int64 {
+    /// Writer's thread, after the alerts: the groups encoded by the evaluating thread meanwhile.
+    func awaitGroupBodies() -> [String: Data] {
+        groupBodiesArrived.wait()
+        return groupBodies.withLock { $0 }
+    }
+
+    /// Evaluating thread: hands over the rest, then the groups it encodes while the alerts are written.
+    func give(_ c: DropCommit) {
         rest.withLock { $0 = .given(c) }
         restArrived.signal()
+    }
+
+    func giveGroupBodies(_ bodies: [String: Data]) {
+        groupBodies.withLock { $0 = bodies }
+        groupBodiesArrived.signal()
+    }
+
+    /// Evaluating thread, after `give`: waits until the rest is on disk (or failed).
+    func outcome() throws -> Int64 {
         outcomeArrived.wait()
         return try result.withLock { $0! }.get()
     }
@@ -108,5 +132,17 @@ final class DropHandoff: Sendable {
             return true
         }
         if changed { restArrived.signal() }
+    }
+}
+
+extension Store {
+    /// Groups encoded in full (each alert's JSON written again, not copied from the alert's row); one
+    /// that cannot be encoded is left out, for `saveGroups` to encode and report.
+    static func encodeGroups(_ groups: [NotificationGroup]) -> [String: Data] {
+        let encoder = CompactJSONEncoder()
+        var bodies: [String: Data] = [:]
+        bodies.reserveCapacity(groups.count)
+        for g in groups { bodies[g.key] = try? encoder.encode(g) }
+        return bodies
     }
 }

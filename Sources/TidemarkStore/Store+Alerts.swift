@@ -35,6 +35,7 @@ extension Store {
                           dropID: Int64?, endedAcknowledgements: [String]) throws -> [String: EncodedAlert] {
         let encoder = CompactJSONEncoder()
         var encoded: [String: EncodedAlert] = [:]
+        encoded.reserveCapacity(upserted.count)
         func body(_ a: Alert) throws -> Data {
             if let done = encoded[a.id], done.alert.isStoredTheSame(as: a) { return done.body }
             let data = try encoder.encode(a)
@@ -54,12 +55,13 @@ extension Store {
         return encoded
     }
 
+    /// `bodies`: groups already encoded (on another thread), by key; the rest are encoded here.
     func saveGroups(_ db: Database, _ groups: [NotificationGroup], removed: [String],
-                    encodedAlerts: [String: EncodedAlert] = [:]) throws {
+                    encodedAlerts: [String: EncodedAlert] = [:], bodies: [String: Data] = [:]) throws {
         var encoder = CompactJSONEncoder()
         encoder.encodedAlerts = encodedAlerts
         let save = try db.cachedStatement(sql: "INSERT OR REPLACE INTO groups(key, body) VALUES (?, ?)")
-        for g in groups { try save.execute(arguments: [g.key, try encoder.encode(g)]) }
+        for g in groups { try save.execute(arguments: [g.key, try bodies[g.key] ?? encoder.encode(g)]) }
         let delete = try db.cachedStatement(sql: "DELETE FROM groups WHERE key = ?")
         for k in removed { try delete.execute(arguments: [k]) }
     }

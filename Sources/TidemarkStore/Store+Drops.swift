@@ -40,12 +40,13 @@ extension Store {
     }
 
     /// What follows a drop's own points: derived points, alerts and their events, groups, and the
-    /// notifications stored with the drop.
-    func finishDrop(_ db: Database, _ c: DropCommit, points: inout PointWriter) throws {
+    /// notifications stored with the drop. `groupBodies` is asked for after the alerts are written.
+    func finishDrop(_ db: Database, _ c: DropCommit, points: inout PointWriter,
+                    groupBodies: () -> [String: Data] = { [:] }) throws {
         for o in c.derived { try points.write(o, derived: true) }
         let encoded = try saveAlertChanges(db, upserted: c.upsertedAlerts, removed: c.removedAlerts, transitions: c.transitions,
                                            dropID: points.dropID, endedAcknowledgements: c.endedAcknowledgements)
-        try saveGroups(db, c.groups, removed: c.removedGroups, encodedAlerts: encoded)
+        try saveGroups(db, c.groups, removed: c.removedGroups, encodedAlerts: encoded, bodies: groupBodies())
         try insertOutbox(db, c.outbox)
         lastEncodedAlerts.withLock { $0 = encoded }
     }

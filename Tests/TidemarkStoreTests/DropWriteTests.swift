@@ -36,7 +36,7 @@ import TidemarkTestSupport
             "total \(series.points(metric: "total", labels: .empty).map(\.value))",
             "alerts \(try store.activeAlerts().map(\.id))",
             "events \(try store.alertEvents(since: Date(timeIntervalSince1970: 0), limit: 10).map(\.kind))",
-            "groups \(try store.groups().map(\.key))",
+            "groups \(try store.groups())",
             "outbox \(try store.outboxItems(state: nil, limit: 10).map(\.id))",
         ]
     }
