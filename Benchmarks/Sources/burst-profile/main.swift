@@ -1,7 +1,7 @@
 // Where the time of a 1,000-alert burst goes before the first delivery (issue #18): the stages the
 // daemon runs on one drop — evaluate, route, store the drop, flush groups, render, enqueue — timed
 // one by one in-process on the release build. Usage: burst-profile [COUNT]. `make bench-burst` runs it
-// with the end-to-end comparison against Alertmanager (Benchmarks/burst-bench.py).
+// with the end-to-end comparison against Alertmanager (Benchmarks/burst-bench.py). `--one-group`: all in one group.
 import Foundation
 import TidemarkCore
 import TidemarkNotify
@@ -10,13 +10,15 @@ import TidemarkStore
 func ms(_ start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
 func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
-let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 1000 : 1000
+let count = CommandLine.arguments.dropFirst().compactMap { Int($0) }.first ?? 1000
 let day = AsOf(year: 2026, month: 11, day: 30)!
 let observations = (0..<count).map {
     Observation(metric: "caseload", labels: Labels(["team": "North", "worker_id": String(format: "W%05d", $0)]), value: 1, asOf: day, isCount: true)
 }
 let receiver = ReceiverConfig(name: "ops", kind: .webhook(WebhookReceiver(url: Secret("http://127.0.0.1:9/hook"), allowPlaintext: true)))
-let route = RouteConfig(receivers: ["ops"], groupBy: ["worker_id"], groupWait: .seconds(0))
+// `--one-group`: every alert into one group (group_by [team]), as a release that puts a whole team over a line.
+let oneGroup = CommandLine.arguments.contains("--one-group")
+let route = RouteConfig(receivers: ["ops"], groupBy: oneGroup ? ["team"] : ["worker_id"], groupWait: .seconds(0))
 let rule = RuleConfig(name: "caseload_high", expr: "caseload", warn: Threshold.parse("> 0"))
 
 var stages: [String: [Double]] = [:]
@@ -64,7 +66,7 @@ for run in 0..<5 {
     stages["8 (CompactJSONEncoder, the same)", default: []].append(ms(t))
     try? FileManager.default.removeItem(atPath: dir)
 }
-print("\(count) alerts, each its own group; median of 5 runs (ms):")
+print("\(count) alerts, \(oneGroup ? "all in one group" : "each its own group"); median of 5 runs (ms):")
 for (name, xs) in stages.sorted(by: { $0.key < $1.key }) {
     print("  " + name.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%8.2f", median(xs)))
 }

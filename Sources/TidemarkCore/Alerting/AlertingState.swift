@@ -175,6 +175,7 @@ public struct AlertingState: Sendable {
     /// Feeds an evaluation's transitions (and alerts refreshed without one) to the dispatcher.
     mutating func routed(_ e: DropEvaluation, now: Date) -> AlertingChange {
         var changed = Set<String>()
+        dispatcher.reserveGroups(e.transitions.count)
         for t in e.transitions { changed.formUnion(dispatcher.add(t, labels: engine.labels(of: t.alert), now: now)) }
         let transitioned = Set(e.transitions.map(\.alert.id))
         for a in e.upserted where !transitioned.contains(a.id) {

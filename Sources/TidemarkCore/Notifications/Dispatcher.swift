@@ -98,6 +98,9 @@ public struct Dispatcher: Sendable {
         return true
     }
 
+    /// Room for `count` more groups, so that a burst's new groups do not rehash the table as it grows.
+    mutating func reserveGroups(_ count: Int) { groups.reserveCapacity(groups.count + count) }
+
     /// Records a notified change (fired, level change, resolved). Returns the keys of groups changed.
     @discardableResult
     public mutating func add(_ transition: AlertTransition, labels: Labels, now: Date) -> [String] {
@@ -116,8 +119,10 @@ public struct Dispatcher: Sendable {
                 }
                 continue
             }
-            var g = groups[k] ?? NotificationGroup(key: k, route: i, groupLabels: grouped.dictionary,
-                                                  alerts: [:], dirty: false, lastSentAt: nil, nextFlushAt: nil)
+            // Taken out and put back, not copied: a copy would copy the group's alerts for every alert
+            // added, and a burst of 1,000 alerts into one group would copy half a million.
+            var g = groups.removeValue(forKey: k) ?? NotificationGroup(key: k, route: i, groupLabels: grouped.dictionary,
+                                                                      alerts: [:], dirty: false, lastSentAt: nil, nextFlushAt: nil)
             g.alerts[alert.id] = alert
             if route.escalate != nil { g.trackCritical(alert, now: now) }
             g.dirty = true
