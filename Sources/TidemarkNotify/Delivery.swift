@@ -25,8 +25,8 @@ public enum Backoff {
 /// never maps it: BENCHMARKS.md, "Idle footprint"), and then at start, on another thread. Opening it
 /// costs ~8–10 ms of CPU and ~20–27 ms in all (dlopen of libcurl and the ~20 libraries Debian's build
 /// pulls in, then `curl_global_init`). It was opened when the first drop arrived, but on two cores that
-/// competed with the drop's evaluation and the writing of its points, and its `mmap`s held up their page
-/// faults: a 1,000-alert burst's first delivery came ~5 ms sooner once it moved to start (issue #18).
+/// competed with the drop's evaluation and the writing of its points (issue #18; BENCHMARKS.md,
+/// "Bursts, third pass").
 public enum NetworkDelivery {
     private static let started = Atomic<Bool>(false)
 
