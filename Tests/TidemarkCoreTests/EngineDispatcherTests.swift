@@ -81,6 +81,23 @@ import Testing
 }
 
 @Suite struct EngineTests {
+    /// Routing asks an alert's labels with a list built directly; it must be the set `Alert.labels` makes:
+    /// series labels win over the rule's, and `alertname` and `severity` over both.
+    @Test func anAlertsRoutingLabelsAreItsSeriesRuleAndBuiltInLabels() {
+        let labelled = RuleConfig(name: "caseload_high", expr: "caseload", warn: Threshold.parse("> 1"),
+                                  labels: ["team": "from rule", "owner": "ops", "alertname": "x", "severity": "x"])
+        let engine = Engine(configuration: config(rules: [labelled], routes: []))
+        for (series, level) in [(["team": "North", "worker_id": "W1"], AlertLevel.warning), (["severity": "low", "alertname": "y"], .critical),
+                                ([:], .warning)] {
+            var a = FlatEvaluationTests.alert("W1", rule: "caseload_high")
+            a = Alert(id: a.id, rule: a.rule, seriesLabels: series, phase: .firing, level: level, value: 2, previousValue: nil,
+                      revisedFrom: nil, threshold: "> 1", asOf: a.asOf, source: "s", drop: "d", startsAt: a.startsAt, firedAt: a.firedAt,
+                      endsAt: nil, consecutive: 1, holdingSinceAsOf: a.asOf)
+            #expect(engine.labels(of: a) == Labels(a.labels(ruleLabels: labelled.labels)))
+        }
+        #expect(engine.labels(of: FlatEvaluationTests.alert("W1", rule: "caseload_high"))["owner"] == "ops")
+    }
+
     @Test func builtinAlertsForRejectedAndStaleSources() {
         let source = SourceConfig(name: "caseloads", location: .directory(DirectorySource(path: "/tmp")), shape: .wide(labels: [], values: []),
                                   expectEvery: .days(7), grace: .days(1))

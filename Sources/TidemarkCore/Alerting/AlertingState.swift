@@ -188,7 +188,9 @@ public struct AlertingState: Sendable {
     }
 
     private func setGroups(_ keys: Set<String>, in change: inout AlertingChange) {
-        change.groups = keys.compactMap { dispatcher.groups[$0] }
-        change.removedGroups = keys.filter { dispatcher.groups[$0] == nil }
+        change.groups.reserveCapacity(keys.count)
+        for k in keys {
+            if let g = dispatcher.groups[k] { change.groups.append(g) } else { change.removedGroups.append(k) }
+        }
     }
 }

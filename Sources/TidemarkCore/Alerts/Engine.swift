@@ -80,8 +80,19 @@ public struct Engine: Sendable {
     public func rule(named name: String) -> RuleConfig? { configuration.rules.first { $0.name == name } }
 
     /// An alert's full label set: series labels, the rule's labels, `alertname`, `severity`.
+    /// The same set as `Alert.labels(ruleLabels:)`, built as one list without the dictionary in between:
+    /// routing asks it of every alert of a burst.
     public func labels(of alert: Alert) -> Labels {
-        Labels(alert.labels(ruleLabels: rule(named: alert.rule)?.labels ?? [:]))
+        let ruleLabels = rule(named: alert.rule)?.labels ?? [:]
+        var pairs: [(String, String)] = []
+        pairs.reserveCapacity(alert.seriesLabels.count + ruleLabels.count + 2)
+        for (name, value) in alert.seriesLabels where name != "alertname" && name != "severity" { pairs.append((name, value)) }
+        for (name, value) in ruleLabels where alert.seriesLabels[name] == nil && name != "alertname" && name != "severity" {
+            pairs.append((name, value))
+        }
+        pairs.append(("alertname", alert.rule))
+        pairs.append(("severity", alert.level == .critical ? "critical" : "warning"))
+        return Labels(pairs)
     }
 
     /// Ids of the active silences that match the alert.
