@@ -35,12 +35,13 @@ extension Store {
     /// transaction waits there, holding the write lock, for `finish`.
     public func beginDrop(_ drop: DropRecord, observations: [Observation]) -> any DropWriting {
         let handoff = DropHandoff()
+        let rows = observations.map(PointRow.init)
         pool.asyncWriteWithoutTransaction { [self] db in
             handoff.complete(Result {
                 try Store.durably(db) {
                     let dropID = try insertDrop(db, drop)
                     var points = try PointWriter(db, dropID: dropID)
-                    for o in observations { try points.write(o) }
+                    for row in rows { try points.write(row) }
                     guard let c = handoff.awaitRest() else { throw DropHandoff.Abandoned() }
                     try db.execute(sql: "UPDATE drops SET revised = ?, withdrawn = ? WHERE id = ?",
                                    arguments: [c.drop.revised, c.drop.withdrawn, dropID])

@@ -20,24 +20,28 @@ struct PointWriter {
     }
 
     mutating func write(_ o: Observation, derived: Bool = false, replacing old: SeriesPoint? = nil) throws {
-        try upsert.execute(arguments: [try seriesID(of: o), o.asOf.seconds, o.asOf.hasTime, o.value, dropID, derived,
-                                       o.marker?.meaning, o.marker?.text,
+        try write(PointRow(o), derived: derived, replacing: old)
+    }
+
+    mutating func write(_ p: PointRow, derived: Bool = false, replacing old: SeriesPoint? = nil) throws {
+        try upsert.execute(arguments: [try seriesID(p.metric, p.labels, isCount: p.isCount), p.seconds, p.hasTime, p.value, dropID,
+                                       derived, p.marker, p.markerText,
                                        old.flatMap { $0.hasValue ? $0.value : nil }, old?.marker?.meaning])
     }
 
     /// Records what an already written point replaced: the same columns `write(_:replacing:)` sets.
     mutating func markRevised(_ o: Observation, from old: SeriesPoint) throws {
         try db.execute(sql: "UPDATE points SET revised_from = ?, revised_from_marker = ? WHERE series_id = ? AND as_of = ?",
-                       arguments: [old.hasValue ? old.value : nil, old.marker?.meaning, try seriesID(of: o), o.asOf.seconds])
+                       arguments: [old.hasValue ? old.value : nil, old.marker?.meaning,
+                                   try seriesID(o.metric, Store.encodeLabels(o.labels), isCount: o.isCount), o.asOf.seconds])
     }
 
-    private mutating func seriesID(of o: Observation) throws -> Int64 {
-        let labels = Store.encodeLabels(o.labels)
-        let key = o.metric + "\u{0}" + labels
+    private mutating func seriesID(_ metric: String, _ labels: String, isCount: Bool) throws -> Int64 {
+        let key = metric + "\u{0}" + labels
         if let id = seriesIDs[key] { return id }
-        var id = try Int64.fetchOne(findSeries, arguments: [o.metric, labels])
+        var id = try Int64.fetchOne(findSeries, arguments: [metric, labels])
         if id == nil {
-            try insertSeries.execute(arguments: [o.metric, labels, o.isCount])
+            try insertSeries.execute(arguments: [metric, labels, isCount])
             id = db.lastInsertedRowID
         }
         seriesIDs[key] = id
@@ -45,3 +49,27 @@ struct PointWriter {
     }
 }
 
+/// A point as its row is written: built on the thread that read the drop, so the writer's thread touches
+/// none of the objects the evaluation is reading at the same time (two cores updating the reference
+/// counts of the same label sets made both slower).
+struct PointRow: Sendable {
+    let metric: String
+    let labels: String
+    let isCount: Bool
+    let seconds: Int64
+    let hasTime: Bool
+    let value: Double
+    let marker: String?
+    let markerText: String?
+
+    init(_ o: Observation) {
+        metric = String(decoding: Array(o.metric.utf8), as: UTF8.self)
+        labels = Store.encodeLabels(o.labels)
+        isCount = o.isCount
+        seconds = o.asOf.seconds
+        hasTime = o.asOf.hasTime
+        value = o.value
+        marker = o.marker?.meaning
+        markerText = o.marker?.text
+    }
+}
