@@ -76,6 +76,7 @@ let package = Package(
         ]),
         .target(name: "TidemarkStore", dependencies: [
             "TidemarkCore", "CLibpq", "CLibpqShim", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "TidemarkCharts", dependencies: ["TidemarkCore", "CCairo", "CCairoShim", "CZlibSystem"]),
         .target(name: "TidemarkNotify", dependencies: [
@@ -95,7 +96,9 @@ let package = Package(
         .target(name: "TidemarkTestSupport", path: "Tests/TidemarkTestSupport"),
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore", "TidemarkCrypto"]),
         .testTarget(name: "TidemarkConfigTests", dependencies: ["TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "TidemarkStoreTests", dependencies: ["TidemarkStore", "TidemarkCore", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkStoreTests", dependencies: [
+            "TidemarkStore", "TidemarkCore", "TidemarkTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "TidemarkChartsTests", dependencies: ["TidemarkCharts", "TidemarkCore", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkNotifyTests", dependencies: ["TidemarkNotify", "TidemarkCharts", "TidemarkCore", "TidemarkCrypto", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"]),

@@ -6,17 +6,17 @@ import TidemarkCore
 struct PointWriter {
     let dropID: Int64
     private let db: Database
-    private let upsert: Statement
-    private let findSeries: Statement
-    private let insertSeries: Statement
+    private let upsert: BoundStatement
+    private let findSeries: BoundStatement
+    private let insertSeries: BoundStatement
     private var seriesIDs: [String: Int64] = [:]
 
     init(_ db: Database, dropID: Int64) throws {
         self.db = db
         self.dropID = dropID
-        upsert = try db.makeStatement(sql: Store.upsertPointSQL)
-        findSeries = try db.makeStatement(sql: "SELECT id FROM series WHERE metric = ? AND labels = ?")
-        insertSeries = try db.makeStatement(sql: "INSERT INTO series(metric, labels, is_count) VALUES (?, ?, ?)")
+        upsert = try BoundStatement(db, sql: Store.upsertPointSQL)
+        findSeries = try BoundStatement(db, sql: "SELECT id FROM series WHERE metric = ? AND labels = ?")
+        insertSeries = try BoundStatement(db, sql: "INSERT INTO series(metric, labels, is_count) VALUES (?, ?, ?)")
     }
 
     mutating func write(_ o: Observation, derived: Bool = false, replacing old: SeriesPoint? = nil) throws {
@@ -24,9 +24,12 @@ struct PointWriter {
     }
 
     mutating func write(_ p: PointRow, derived: Bool = false, replacing old: SeriesPoint? = nil) throws {
-        try upsert.execute(arguments: [try seriesID(p.metric, p.labels, isCount: p.isCount), p.seconds, p.hasTime, p.value, dropID,
-                                       derived, p.marker, p.markerText,
-                                       old.flatMap { $0.hasValue ? $0.value : nil }, old?.marker?.meaning])
+        let series = try seriesID(p.metric, p.labels, isCount: p.isCount)
+        try upsert.run { row in
+            row.add(series); row.add(p.seconds); row.add(p.hasTime); row.add(p.value); row.add(dropID)
+            row.add(derived); row.add(p.marker); row.add(p.markerText)
+            row.add(old.flatMap { $0.hasValue ? $0.value : nil }); row.add(old?.marker?.meaning)
+        }
     }
 
     /// Records what an already written point replaced: the same columns `write(_:replacing:)` sets.
@@ -39,9 +42,9 @@ struct PointWriter {
     private mutating func seriesID(_ metric: String, _ labels: String, isCount: Bool) throws -> Int64 {
         let key = metric + "\u{0}" + labels
         if let id = seriesIDs[key] { return id }
-        var id = try Int64.fetchOne(findSeries, arguments: [metric, labels])
+        var id = try findSeries.int64 { $0.add(metric); $0.add(labels) }
         if id == nil {
-            try insertSeries.execute(arguments: [metric, labels, isCount])
+            try insertSeries.run { $0.add(metric); $0.add(labels); $0.add(isCount) }
             id = db.lastInsertedRowID
         }
         seriesIDs[key] = id

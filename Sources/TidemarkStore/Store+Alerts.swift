@@ -42,14 +42,21 @@ extension Store {
             encoded[a.id] = EncodedAlert(alert: a, body: data)
             return data
         }
-        let upsert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO alerts(id, rule, body) VALUES (?, ?, ?)")
-        for a in upserted { try upsert.execute(arguments: [a.id, a.rule, try body(a)]) }
+        let upsert = try BoundStatement(db, sql: "INSERT OR REPLACE INTO alerts(id, rule, body) VALUES (?, ?, ?)")
+        for a in upserted {
+            let data = try body(a)
+            try upsert.run { $0.add(a.id); $0.add(a.rule); $0.add(data) }
+        }
         let delete = try db.cachedStatement(sql: "DELETE FROM alerts WHERE id = ?")
         for id in removed { try delete.execute(arguments: [id]) }
         let at = Date().timeIntervalSince1970
-        let event = try db.cachedStatement(sql: "INSERT INTO alert_events(alert_id, rule, kind, at, drop_id, body) VALUES (?, ?, ?, ?, ?, ?)")
+        let event = try BoundStatement(db, sql: "INSERT INTO alert_events(alert_id, rule, kind, at, drop_id, body) VALUES (?, ?, ?, ?, ?, ?)")
         for t in transitions {
-            try event.execute(arguments: [t.alert.id, t.alert.rule, Store.kind(t), at, dropID, try body(t.alert)])
+            let alert = t.alert
+            let data = try body(alert)
+            try event.run { row in
+                row.add(alert.id); row.add(alert.rule); row.add(Store.kind(t)); row.add(at); row.add(dropID); row.add(data)
+            }
         }
         for id in endedAcknowledgements { try db.execute(sql: "DELETE FROM acks WHERE alert_id = ?", arguments: [id]) }
         return encoded
@@ -60,8 +67,11 @@ extension Store {
                     encodedAlerts: [String: EncodedAlert] = [:], bodies: [String: Data] = [:]) throws {
         var encoder = CompactJSONEncoder()
         encoder.encodedAlerts = encodedAlerts
-        let save = try db.cachedStatement(sql: "INSERT OR REPLACE INTO groups(key, body) VALUES (?, ?)")
-        for g in groups { try save.execute(arguments: [g.key, try bodies[g.key] ?? encoder.encode(g)]) }
+        let save = try BoundStatement(db, sql: "INSERT OR REPLACE INTO groups(key, body) VALUES (?, ?)")
+        for g in groups {
+            let data = try bodies[g.key] ?? encoder.encode(g)
+            try save.run { $0.add(g.key); $0.add(data) }
+        }
         let delete = try db.cachedStatement(sql: "DELETE FROM groups WHERE key = ?")
         for k in removed { try delete.execute(arguments: [k]) }
     }

@@ -4,15 +4,17 @@ import TidemarkCore
 
 extension Store {
     func insertOutbox(_ db: Database, _ items: [OutboxItem]) throws {
-        let insert = try db.cachedStatement(sql: """
+        let insert = try BoundStatement(db, sql: """
             INSERT OR IGNORE INTO outbox(id, notification_id, receiver, payload, state, attempts, created_at,
                 next_attempt_at, last_error, updated_at, group_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for item in items {
-            try insert.execute(arguments: [item.id, item.notificationID, item.receiver, Data(item.payload), item.state.rawValue,
-                                           item.attempts, item.createdAt.timeIntervalSince1970,
-                                           item.nextAttemptAt.timeIntervalSince1970, item.lastError,
-                                           item.createdAt.timeIntervalSince1970, item.groupKey])
+            try insert.run { row in
+                row.add(item.id); row.add(item.notificationID); row.add(item.receiver); row.add(item.payload)
+                row.add(item.state.rawValue); row.add(item.attempts); row.add(item.createdAt.timeIntervalSince1970)
+                row.add(item.nextAttemptAt.timeIntervalSince1970); row.add(item.lastError)
+                row.add(item.createdAt.timeIntervalSince1970); row.add(item.groupKey)
+            }
         }
     }
 
