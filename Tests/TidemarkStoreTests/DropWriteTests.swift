@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import TidemarkCore
 import TidemarkTestSupport
@@ -94,5 +95,61 @@ import TidemarkTestSupport
         #expect(try store.drops(source: nil, limit: 10).map(\.file) == ["a.csv"])
         #expect(try store.history(metric: "caseload", matching: { _ in true }, limit: 10).count == 2)
         #expect(try store.outboxItems(state: nil, limit: 10).map(\.id) == ["other/ops"])
+    }
+
+    /// A burst: more alerts than one hand-over chunk, a resolve of an alert no longer stored, and an
+    /// alert that went pending then firing in the same drop (two different states under one id).
+    func burst() -> DropCommit {
+        var c = DropCommit(drop: acceptedDrop("burst"))
+        c.observations = (0..<150).map { observation("caseload", ["worker": "W\($0)"], Double($0), day: 3) }
+        c.upsertedAlerts = (0..<150).map { sampleAlert(id: "b\($0)", value: Double($0)) }
+        var pending = sampleAlert(id: "b7", value: 7)
+        pending.phase = .pending
+        c.transitions = [.pending(pending)] + c.upsertedAlerts.map { .fired($0) } + [.resolved(sampleAlert(id: "gone", value: 1))]
+        c.removedAlerts = ["gone"]
+        c.groups = stride(from: 0, to: 150, by: 10).map { k in
+            NotificationGroup(key: "g\(k)", route: 0, groupLabels: ["g": "\(k)"],
+                              alerts: Dictionary(uniqueKeysWithValues: (k..<k + 10).map { ("b\($0)", sampleAlert(id: "b\($0)", value: Double($0))) }),
+                              dirty: true, lastSentAt: nil, nextFlushAt: nil)
+        }
+        return c
+    }
+
+    /// The rows as stored, byte for byte, in the order they were written.
+    func rows(_ store: Store) throws -> [String] {
+        try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, body FROM alerts ORDER BY id").map { "alert \($0["id"] as String) \(String(decoding: $0["body"] as Data, as: UTF8.self))" }
+                + Row.fetchAll(db, sql: "SELECT alert_id, kind, body FROM alert_events ORDER BY seq").map {
+                    "event \($0["alert_id"] as String) \($0["kind"] as String) \(String(decoding: $0["body"] as Data, as: UTF8.self))"
+                }
+                + Row.fetchAll(db, sql: "SELECT key, body FROM groups ORDER BY key").map { "group \($0["key"] as String) \(String(decoding: $0["body"] as Data, as: UTF8.self))" }
+        }
+    }
+
+    @Test func aBurstsAlertsEncodedOnTheEvaluatingThreadAreStoredByteForByteAsOneCommitStoresThem() throws {
+        let (a, b) = (TemporaryDirectory(), TemporaryDirectory())
+        let committed = try Store(directory: a.path)
+        let early = try Store(directory: b.path)
+        let c = burst()
+        try committed.commit(c)
+        try early.beginDrop(c.drop, observations: c.observations).finish(c)
+        let expected = try rows(committed)
+        #expect(expected.count == 150 + 152 + 15)
+        #expect(expected.contains { $0.hasPrefix("event b7 pending {\"id\":\"b7\",\"rule\":\"caseload_high\",\"seriesLabels\":{\"team\":\"North\"},\"phase\":\"pending\"") })
+        #expect(expected.contains { $0.hasPrefix("event gone resolved") })
+        #expect(try rows(early) == expected)
+    }
+
+    @Test func anAlertThatCannotBeEncodedRollsTheWholeDropBack() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path)
+        var c = burst()
+        c.upsertedAlerts[100].value = .nan // JSON has no NaN: the encoder refuses it
+        #expect(throws: (any Error).self) { try store.beginDrop(c.drop, observations: c.observations).finish(c) }
+        #expect(try store.drops(source: nil, limit: 10).isEmpty)
+        #expect(try store.history(metric: "caseload", matching: { _ in true }, limit: 10).isEmpty)
+        #expect(try rows(store).isEmpty)
+        try store.commit(drops()[0])
+        #expect(try store.drops(source: nil, limit: 10).map(\.file) == ["a.csv"])
     }
 }
