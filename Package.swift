@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "TidemarkControl", targets: ["TidemarkControl"]),
         .library(name: "TidemarkConfig", targets: ["TidemarkConfig"]),
         .library(name: "TidemarkCharts", targets: ["TidemarkCharts"]),
+        .library(name: "TidemarkCurl", targets: ["TidemarkCurl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -100,7 +101,7 @@ let package = Package(
             "TidemarkStore", "TidemarkCore", "TidemarkTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "TidemarkChartsTests", dependencies: ["TidemarkCharts", "TidemarkCore", "TidemarkTestSupport"]),
-        .testTarget(name: "TidemarkNotifyTests", dependencies: ["TidemarkNotify", "TidemarkCharts", "TidemarkCore", "TidemarkCrypto", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkNotifyTests", dependencies: ["TidemarkNotify", "TidemarkCurl", "TidemarkCharts", "TidemarkCore", "TidemarkCrypto", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkIngestTests", dependencies: ["TidemarkIngest", "TidemarkConfig", "TidemarkCore", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkDaemonTests", dependencies: ["TidemarkDaemon", "TidemarkControl", "TidemarkStore", "TidemarkCore", "TidemarkTestSupport"]),
         // Runs the real `tidemark` binary as a subprocess; depending on it makes `swift test` build it.

@@ -6,6 +6,7 @@ key: the Idempotency-Key header (tidemark) or each alert's labels (Alertmanager 
 a repeat is counted, never hidden. Prints its port, then serves until killed.
 
   GET /stats   → {"count", "distinct", "repeats", "first", "last"} since the last reset
+  GET /arrivals → every distinct delivery's first arrival, sorted (where a burst's deliveries bunch or stall)
   POST /reset  → forgets everything
   POST /hang/… → accepts the request and never answers (a receiver that hangs)
 Usage: receiver_async.py
@@ -56,6 +57,10 @@ class Receiver(asyncio.Protocol):
                 stats = {"count": count, "distinct": len(arrivals), "repeats": count - len(arrivals),
                          "first": min(times) if times else None, "last": max(times) if times else None}
                 text = json.dumps(stats).encode()
+                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(text), text))
+                continue
+            if request_line.startswith("get /arrivals"):
+                text = json.dumps(sorted(arrivals.values())).encode()
                 self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(text), text))
                 continue
             if request_line.startswith("post /reset"):

@@ -38,6 +38,9 @@ let package = Package(
         .executableTarget(name: "fuzz-expression", dependencies: [
             "FuzzSupport", .product(name: "TidemarkCore", package: "tidemark"),
         ], swiftSettings: fuzzFlags),
+        .executableTarget(name: "fuzz-wire", dependencies: [
+            "FuzzSupport", .product(name: "TidemarkCore", package: "tidemark"), .product(name: "TidemarkCurl", package: "tidemark"),
+        ], swiftSettings: fuzzFlags),
         .executableTarget(name: "fuzz-control", dependencies: [
             "FuzzSupport", .product(name: "TidemarkControl", package: "tidemark"), .product(name: "TidemarkCore", package: "tidemark"),
         ], swiftSettings: fuzzFlags),

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_EACH=${1:-60}
-TARGETS=${TARGETS:-"fuzz-csv fuzz-json fuzz-xlsx fuzz-period fuzz-config fuzz-expression fuzz-control"}
+TARGETS=${TARGETS:-"fuzz-csv fuzz-json fuzz-xlsx fuzz-period fuzz-config fuzz-expression fuzz-control fuzz-wire"}
 swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld >/dev/null
 mkdir -p crashes
 status=0

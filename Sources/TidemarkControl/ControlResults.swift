@@ -58,6 +58,6 @@ extension JSON {
 
     /// The reply's result as the type its command answers with.
     public func decode<R: ControlResult>(_ type: R.Type) throws -> R {
-        try JSONDecoder().decode(R.self, from: Data(serialized().utf8))
+        try JSONDecoder().decode(R.self, from: Data(serializedBytes()))
     }
 }

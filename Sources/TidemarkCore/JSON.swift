@@ -10,87 +10,113 @@ public enum JSON: Sendable, Equatable {
     case array([JSON])
     case object([(String, JSON)])
 
-    public static func == (a: JSON, b: JSON) -> Bool { a.serialized() == b.serialized() }
+    public static func == (a: JSON, b: JSON) -> Bool { a.serializedBytes() == b.serializedBytes() }
 
     public static func int(_ v: Int) -> JSON { .number(Double(v)) }
     public static func optional(_ s: String?) -> JSON { s.map(JSON.string) ?? .null }
 
     /// Compact, one line (NDJSON-safe: newlines inside strings are escaped).
     public func serialized() -> String {
-        var out = ""
+        String(decoding: serializedBytes(), as: UTF8.self)
+    }
+
+    /// `serialized()` as UTF-8 bytes, as payloads and sockets take them. Written into one byte buffer:
+    /// appending to a `String` piece by piece was nearly half of rendering a burst's webhook messages
+    /// (issue #18, BENCHMARKS.md "Bursts, fifth pass").
+    public func serializedBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
         write(to: &out, indent: nil, level: 0)
         return out
     }
 
     /// Two-space indented, for people.
     public func pretty() -> String {
-        var out = ""
-        write(to: &out, indent: "  ", level: 0)
-        return out
+        var out: [UInt8] = []
+        write(to: &out, indent: Array("  ".utf8), level: 0)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(to out: inout String, indent: String?, level: Int) {
+    private func write(to out: inout [UInt8], indent: [UInt8]?, level: Int) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .number(let d):
-            if !d.isFinite { out += "null" } else if d == d.rounded(), abs(d) < 1e15 { out += String(Int64(d)) } else { out += "\(d)" }
+            if !d.isFinite { out.append(contentsOf: "null".utf8) }
+            else if d == d.rounded(), abs(d) < 1e15 { out.append(contentsOf: String(Int64(d)).utf8) }
+            else { out.append(contentsOf: "\(d)".utf8) }
         case .string(let s): JSON.escape(s, into: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
-            out += "["
+            if items.isEmpty { out.append(contentsOf: "[]".utf8); return }
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(&out, indent, level + 1)
                 item.write(to: &out, indent: indent, level: level + 1)
             }
             newline(&out, indent, level)
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let pairs):
-            if pairs.isEmpty { out += "{}"; return }
-            out += "{"
+            if pairs.isEmpty { out.append(contentsOf: "{}".utf8); return }
+            out.append(UInt8(ascii: "{"))
             for (i, (k, v)) in pairs.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(&out, indent, level + 1)
                 JSON.escape(k, into: &out)
-                out += indent == nil ? ":" : ": "
+                out.append(UInt8(ascii: ":"))
+                if indent != nil { out.append(UInt8(ascii: " ")) }
                 v.write(to: &out, indent: indent, level: level + 1)
             }
             newline(&out, indent, level)
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private func newline(_ out: inout String, _ indent: String?, _ level: Int) {
+    private func newline(_ out: inout [UInt8], _ indent: [UInt8]?, _ level: Int) {
         guard let indent else { return }
-        out += "\n" + String(repeating: indent, count: level)
+        out.append(UInt8(ascii: "\n"))
+        for _ in 0..<level { out.append(contentsOf: indent) }
     }
 
-    static func escape(_ s: String, into out: inout String) {
-        out += "\""
-        // Most strings (names, ids, times) need no escaping: check the bytes, then append in one go.
-        // 0xE2 starts U+2028/U+2029, which JSON allows but JavaScript line terminators do not.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) {
-            out += s
-            out += "\""
-            return
-        }
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
+    /// A JSON string literal. Escapes `"`, `\\`, control characters, and U+2028/U+2029 (JSON allows them,
+    /// JavaScript line terminators do not). Works on UTF-8 bytes: a Swift `String` is valid UTF-8, so
+    /// U+2028/U+2029 are exactly the bytes E2 80 A8/A9, and every other byte of a multi-byte character
+    /// is ≥ 0x80 and copied as it is.
+    static func escape(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { bytes in
+            // Most strings (names, ids, times) need no escaping: copy runs of plain bytes in one go.
+            var run = 0
+            var i = 0
+            while i < bytes.count {
+                let b = bytes[i]
+                let escaped: [UInt8]?
+                switch b {
+                case UInt8(ascii: "\""): escaped = Array(#"\""#.utf8)
+                case UInt8(ascii: "\\"): escaped = Array(#"\\"#.utf8)
+                case 0x0A: escaped = Array(#"\n"#.utf8)
+                case 0x0D: escaped = Array(#"\r"#.utf8)
+                case 0x09: escaped = Array(#"\t"#.utf8)
+                case 0..<0x20: escaped = Array(hexEscape(UInt32(b)).utf8)
+                case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
+                    escaped = Array(hexEscape(bytes[i + 2] == 0xA8 ? 0x2028 : 0x2029).utf8)
+                default: escaped = nil
                 }
+                guard let escaped else { i += 1; continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                out.append(contentsOf: escaped)
+                i += b == 0xE2 ? 3 : 1
+                run = i
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<bytes.count]))
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func hexEscape(_ value: UInt32) -> String {
+        let hex = String(value, radix: 16)
+        return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
     }
 }
 

@@ -84,16 +84,37 @@ private let headerCallback: tm_curl_io_cb = { buffer, size, count, userdata in
     guard let userdata, let buffer else { return 0 }
     let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
     let n = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: n), as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
+    let line = UnsafeRawBufferPointer(start: buffer, count: n)
+    if line.starts(with: "HTTP/".utf8) {
         context.headers = [:] // a new response (after a redirect or 100-continue) replaces the last one
-    } else {
-        let parts = line.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        if parts.count == 2 {
-            context.headers[parts[0].lowercased()] = String(parts[1]).trimmed([" ", "\t", "\r", "\n", "\r\n"])
-        }
+    } else if let (name, value) = HTTPHeaderLine.parse(line) {
+        context.headers[name] = value
     }
     return n
+}
+
+/// One response header line as libcurl hands it over (`Name: value\r\n`).
+public enum HTTPHeaderLine {
+    /// The name lowercased and the value without surrounding blanks or the line end; nil for a line
+    /// without a colon (the blank line that ends the headers). Works on the bytes: this runs for every
+    /// header of every delivery, and doing it with `String` methods cost more than the rest of the
+    /// response handling (issue #18). Names are ASCII tokens (RFC 9110 §5.1), so ASCII lowercasing is
+    /// the whole of case folding; a value's bytes are kept as they came.
+    public static func parse(_ line: UnsafeRawBufferPointer) -> (name: String, value: String)? {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let name = String(unsafeUninitializedCapacity: colon) { out in
+            for i in 0..<colon {
+                let b = line[i]
+                out[i] = b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b
+            }
+            return colon
+        }
+        func blank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+        var start = colon + 1, end = line.count
+        while start < end, blank(line[start]) { start += 1 }
+        while end > start, blank(line[end - 1]) { end -= 1 }
+        return (name, String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self))
+    }
 }
 
 private let readCallback: tm_curl_io_cb = { buffer, size, count, userdata in
@@ -107,15 +128,6 @@ private let readCallback: tm_curl_io_cb = { buffer, size, count, userdata in
         context.uploadOffset += n
     }
     return n
-}
-
-extension String {
-    fileprivate func trimmed(_ set: Set<Character>) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
-    }
 }
 
 /// One libcurl easy handle. Not thread-safe: use it from one serial queue. Reusing it keeps connections

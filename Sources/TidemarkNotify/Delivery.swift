@@ -50,6 +50,10 @@ extension ReceiverKind {
 public final class Deliverer {
     private let curl = LazyCurlEasy()
     private let consoleOutput: (String) -> Void
+    /// The last webhook URL's host (for the allow-list) and redacted form (for messages). A slot sends
+    /// to one receiver, so this is almost always a hit; parsing the URL with `URLComponents` on every
+    /// delivery was a tenth of a burst's delivery CPU (issue #18, BENCHMARKS.md "Bursts, fifth pass").
+    private var parsedURL: (url: String, host: String, shown: String)?
 
     public init(consoleOutput: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }) {
         self.consoleOutput = consoleOutput
@@ -67,11 +71,11 @@ public final class Deliverer {
                 }
                 w.url = Secret(text.trimmingCharacters(in: .whitespacesAndNewlines))
             }
-            let host = URLComponents(string: w.url.reveal())?.host ?? ""
-            guard allowed.allowsWebhookHost(host) else {
-                return .failed(error: "refused: webhook host \(host.isEmpty ? "(none)" : host) is outside privacy.allowed_webhook_hosts (was url_file changed?); nothing was sent")
+            let url = parsed(w.url.reveal())
+            guard allowed.allowsWebhookHost(url.host) else {
+                return .failed(error: "refused: webhook host \(url.host.isEmpty ? "(none)" : url.host) is outside privacy.allowed_webhook_hosts (was url_file changed?); nothing was sent")
             }
-            return postWebhook(payload, notificationID: notificationID, webhook: w, now: now)
+            return postWebhook(payload, notificationID: notificationID, webhook: w, shownURL: url.shown, now: now)
         case .email(let e):
             if let outside = e.to.compactMap(EmailAddress.bare).first(where: { !allowed.allowsRecipient($0) }) {
                 return .failed(error: "refused: recipient \(outside) is outside privacy.allowed_recipients; nothing was sent")
@@ -85,7 +89,14 @@ public final class Deliverer {
         }
     }
 
-    func postWebhook(_ body: [UInt8], notificationID: String, webhook w: WebhookReceiver, now: Date) -> DeliveryOutcome {
+    private func parsed(_ url: String) -> (host: String, shown: String) {
+        if let p = parsedURL, p.url == url { return (p.host, p.shown) }
+        let p = (url: url, host: URLComponents(string: url)?.host ?? "", shown: redactedURL(url))
+        parsedURL = p
+        return (p.host, p.shown)
+    }
+
+    func postWebhook(_ body: [UInt8], notificationID: String, webhook w: WebhookReceiver, shownURL shown: String, now: Date) -> DeliveryOutcome {
         var headers: [(String, String)] = [
             ("Content-Type", "application/json"),
             ("User-Agent", "tidemark/\(TidemarkVersion.current)"),
@@ -102,7 +113,6 @@ public final class Deliverer {
                                   timeoutMilliseconds: Int(w.timeout.milliseconds),
                                   connectTimeoutMilliseconds: Int(min(w.timeout.milliseconds, 10_000)), caFile: w.caFile,
                                   maxRedirects: 0, maxBodyBytes: 64 << 10)
-        let shown = redactedURL(w.url.reveal())
         do {
             let response = try curl.get().perform(request)
             switch response.status {

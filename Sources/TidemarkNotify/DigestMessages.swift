@@ -12,14 +12,14 @@ extension MessageRenderer {
             return digestEmail(report, id: id, email: e, timeZone: timeZone)
         case .webhook(let w):
             switch w.format {
-            case .teams: return Array(digestTeams(report, timeZone: timeZone).serialized().utf8)
-            case .slack: return Array(digestSlack(report, timeZone: timeZone).serialized().utf8)
-            case .alertmanager: return Array(digestJSON(report, id: id, receiver: receiver.name).serialized().utf8)
+            case .teams: return digestTeams(report, timeZone: timeZone).serializedBytes()
+            case .slack: return digestSlack(report, timeZone: timeZone).serializedBytes()
+            case .alertmanager: return digestJSON(report, id: id, receiver: receiver.name).serializedBytes()
             }
         case .console:
             return Array(digestLine(report).utf8)
         case .file:
-            return Array(digestJSON(report, id: id, receiver: receiver.name).serialized().utf8)
+            return digestJSON(report, id: id, receiver: receiver.name).serializedBytes()
         }
     }
 

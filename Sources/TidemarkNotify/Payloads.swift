@@ -18,16 +18,16 @@ public struct MessageRenderer: Sendable {
         switch receiver.kind {
         case .webhook(let w):
             switch w.format {
-            case .alertmanager: return Array(alertmanager(n, receiver: receiver.name, maxAlerts: w.maxAlerts).serialized().utf8)
-            case .slack: return Array(slack(n, now: now).serialized().utf8)
-            case .teams: return Array(teams(n, now: now, charts: charts).serialized().utf8)
+            case .alertmanager: return alertmanager(n, receiver: receiver.name, maxAlerts: w.maxAlerts).serializedBytes()
+            case .slack: return slack(n, now: now).serializedBytes()
+            case .teams: return teams(n, now: now, charts: charts).serializedBytes()
             }
         case .email(let e):
             return EmailMessage.render(n, receiver: receiver.name, email: e, renderer: self, now: now, charts: charts)
         case .console:
             return Array(consoleLine(n).utf8)
         case .file:
-            return Array(alertmanager(n, receiver: receiver.name, maxAlerts: 0).serialized().utf8)
+            return alertmanager(n, receiver: receiver.name, maxAlerts: 0).serializedBytes()
         }
     }
 
@@ -156,7 +156,7 @@ public struct MessageRenderer: Sendable {
         let image: JSON = .object([("type", .string("Image")), ("url", .string("data:image/png;base64," + Data(png).base64EncodedString())),
                                    ("altText", .string(chart.altText)), ("size", .string("Stretch"))])
         let withChart = teamsMessage(n, now: now, image: image)
-        return withChart.serialized().utf8.count <= Self.teamsSizeLimit ? withChart : plain
+        return withChart.serializedBytes().count <= Self.teamsSizeLimit ? withChart : plain
     }
 
     func teamsMessage(_ n: AlertNotification, now: Date, image: JSON?) -> JSON {

@@ -47,8 +47,10 @@ public struct TemplateSet: Sendable {
         return (set, problems)
     }
 
-    public func render(rule: String, field: RuleField, context: [String: Any]) -> String? {
-        rules[rule]?[field == .summary ? "summary" : "description"]?.render(context)
+    /// `context` is built only when the rule has this template: most rules have none, and building it
+    /// for every alert of a burst was a quarter of rendering its messages (issue #18).
+    public func render(rule: String, field: RuleField, context: @autoclosure () -> [String: Any]) -> String? {
+        rules[rule]?[field == .summary ? "summary" : "description"]?.render(context())
     }
 
     public func render(receiver: String, field: String, context: [String: Any]) -> String? {

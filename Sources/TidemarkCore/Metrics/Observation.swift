@@ -78,7 +78,7 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// `{a="1",b="2"}` as the Prometheus text exposition format writes label sets (no spaces).
     public var exposition: String {
-        "{" + pairs.map { "\($0.name)=\"\(escapeLabelValue($0.value).replacingOccurrences(of: "\n", with: "\\n"))\"" }.joined(separator: ",") + "}"
+        "{" + pairs.map { "\($0.name)=\"\(escapeLabelValue($0.value))\"" }.joined(separator: ",") + "}"
     }
 }
 
