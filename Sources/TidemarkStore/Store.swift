@@ -14,6 +14,8 @@ public final class Store: Sendable {
     /// alerts in their groups again, and copies these bytes instead of encoding them anew. Taken by
     /// the flush, and replaced by the next drop, so it holds one drop's alerts at most.
     let lastEncodedAlerts = Mutex<[String: EncodedAlert]>([:])
+    /// Checkpoints the log off the commit path (`WALCheckpointer`).
+    let checkpointer: WALCheckpointer
 
     /// Opens (creating if needed) the database, checks it with `quick_check` and migrates the schema.
     public init(directory: String) throws(StoreError) {
@@ -23,9 +25,14 @@ public final class Store: Sendable {
         } catch {
             throw StoreError("cannot create state directory \(directory): \(error.localizedDescription)")
         }
+        let checkpointer = WALCheckpointer(path: path)
+        self.checkpointer = checkpointer
         var config = GRDB.Configuration()
         config.busyMode = .timeout(5)
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            checkpointer.install(on: db)
+        }
         do {
             pool = try DatabasePool(path: path, configuration: config)
         } catch {
