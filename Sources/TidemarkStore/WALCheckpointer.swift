@@ -53,6 +53,8 @@ final class WALCheckpointer: Sendable {
     /// Installs the commit hook on a connection (SQLite calls it after each commit with the log's size).
     /// It replaces SQLite's automatic checkpoint there (one hook per connection), so the hook is also
     /// the backstop, checkpointing in the commit as SQLite's own would, but only past `safetyPages`.
+    /// Unretained is safe: it is called from GRDB's `prepareDatabase`, whose closure holds the
+    /// checkpointer for as long as the pool (and so any connection that could commit) exists.
     func install(on db: Database) {
         let context = Unmanaged.passUnretained(self).toOpaque()
         _ = sqlite3_wal_hook(db.sqliteConnection, { context, connection, name, pages in
