@@ -102,14 +102,11 @@ final class WALCheckpointer: Sendable {
     private func checkpoint() {
         connection.withLock { db in
             if db == nil {
-                var opened: OpaquePointer?
-                guard sqlite3_open_v2(path, &opened, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
-                    sqlite3_close_v2(opened)
-                    return
-                }
                 // A new connection learns that the database is in WAL mode only when it first reads it;
                 // until then a checkpoint reports "not in WAL mode" and does nothing.
-                guard sqlite3_exec(opened, "PRAGMA schema_version", nil, nil, nil) == SQLITE_OK else {
+                var opened: OpaquePointer?
+                guard sqlite3_open_v2(path, &opened, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
+                      sqlite3_exec(opened, "PRAGMA schema_version", nil, nil, nil) == SQLITE_OK else {
                     sqlite3_close_v2(opened)
                     return
                 }
